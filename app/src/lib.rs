@@ -1,0 +1,86 @@
+//! The Provisio portal: Leptos components, pages and server functions.
+//!
+//! Rendered on the server (feature `ssr`) and hydrated in the browser (feature `hydrate`). Server
+//! functions live in [`api`]; they authorize through the session ([`session`], server only) and call the
+//! engine's service layer, exactly like the JSON API does.
+
+pub mod api;
+pub mod components;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod imports;
+#[cfg(feature = "ssr")]
+pub mod session;
+
+use components::Layout;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+use pages::*;
+
+/// What every server function and page render needs in its context: the store and the import jobs.
+/// Call once at start-up; the returned closure provides the same instances to each request.
+#[cfg(feature = "ssr")]
+pub fn context_provider(store: provisio::store::Store) -> impl Fn() + Clone + Send + Sync + 'static {
+    let imports = imports::ImportJobs::default();
+    move || {
+        provide_context(store.clone());
+        provide_context(imports.clone());
+    }
+}
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The portal: routes and the signed-in layout.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/provisio.css" />
+        <Title text="Provisio" />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("/users") view=UsersPage />
+                    <Route path=path!("/users/new") view=NewUserPage />
+                    <Route path=path!("/users/import") view=ImportPage />
+                    <Route path=path!("/users/:id") view=UserPage />
+                    <Route path=path!("/groups") view=GroupsPage />
+                    <Route path=path!("/groups/:id") view=GroupPage />
+                    <Route path=path!("/recycle-bin") view=RecycleBinPage />
+                    <Route path=path!("/audit") view=AuditPage />
+                    <Route path=path!("/admins") view=AdminsPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -32,6 +32,12 @@ pub async fn get_user(store: &Store, _actor: &Actor, id: &str) -> Result<User> {
     users::get(&mut conn, uid).await?.ok_or_else(|| ServiceError::NotFound { what: "user", id: id.to_string() })
 }
 
+/// Finds a live (not deleted) user by principal name, case-insensitive.
+pub async fn find_user_by_upn(store: &Store, _actor: &Actor, upn: &str) -> Result<Option<User>> {
+    let mut conn = store.conn().await?;
+    Ok(users::find_by_upn(&mut conn, upn).await?.filter(|u| u.deleted_date_time.is_none()))
+}
+
 /// The departments in use, for filters.
 pub async fn departments(store: &Store, _actor: &Actor) -> Result<Vec<String>> {
     let mut conn = store.conn().await?;

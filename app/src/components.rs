@@ -1,0 +1,154 @@
+//! Shared components: the signed-in layout, error boxes, pagers and query-string helpers.
+
+use crate::api::{current_admin, error_text, Logout, Me};
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::params::ParamsMap;
+
+/// The signed-in admin, provided by [`Layout`] to the pages below it.
+pub type MeResource = Resource<Result<Option<Me>, ServerFnError>>;
+
+/// The frame of every signed-in page: top bar, navigation, content. Sends anonymous visitors to sign-in.
+#[component]
+pub fn Layout() -> impl IntoView {
+    let me: MeResource = Resource::new(|| (), |_| current_admin());
+    provide_context(me);
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <div class="layout">
+            <header class="topbar">
+                <a class="brand" href="/">
+                    <img src="/logo.svg" alt="" width="24" height="24" />
+                    "Provisio"
+                </a>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(me)) => view! {
+                                <span class="me" data-testid="me">
+                                    {me.username.clone()} " · " {me.role.label()}
+                                </span>
+                                <ActionForm action=logout attr:class="inline">
+                                    <button type="submit" class="link" data-testid="sign-out">"Sign out"</button>
+                                </ActionForm>
+                            }
+                            .into_any(),
+                            _ => view! { <Redirect path="/login" /> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </header>
+            <nav class="sidebar" aria-label="Main">
+                <A href="/users">"Users"</A>
+                <A href="/groups">"Groups"</A>
+                <A href="/recycle-bin">"Recycle bin"</A>
+                <A href="/users/import">"Import users"</A>
+                <A href="/audit">"Audit log"</A>
+                <A href="/admins">"Admins & tokens"</A>
+            </nav>
+            <main class="content">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+/// True while the signed-in admin may change the directory (hides write controls from Readers;
+/// the server refuses their writes regardless).
+pub fn can_write() -> Signal<bool> {
+    let me = use_context::<MeResource>();
+    Signal::derive(move || {
+        me.and_then(|r| r.get()).and_then(|r| r.ok()).flatten().map(|m| m.role.can_write_directory()).unwrap_or(false)
+    })
+}
+
+/// An error message box.
+#[component]
+pub fn ErrorBox(#[prop(into)] message: String) -> impl IntoView {
+    view! {
+        <div class="error" role="alert">
+            {message}
+        </div>
+    }
+}
+
+/// Shows the error of the last submission of a server action, if it failed.
+#[component]
+pub fn ActionError<I, O>(action: ServerAction<I>) -> impl IntoView
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = ServerFnError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    move || match action.value().get() {
+        Some(Err(e)) => Some(view! { <ErrorBox message=error_text(&e) /> }),
+        _ => None,
+    }
+}
+
+/// Percent-encodes a query-string value.
+pub fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `path?…` with the current query, `key` set to `value` (or removed when `None`), and `after` dropped
+/// unless it is the key being set (a new filter starts at the first page).
+pub fn with_param(path: &str, q: &ParamsMap, key: &str, value: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in q.clone().into_iter() {
+        if k == key || k == "after" || v.is_empty() {
+            continue;
+        }
+        parts.push(format!("{}={}", encode(&k), encode(&v)));
+    }
+    if let Some(v) = value {
+        parts.push(format!("{}={}", encode(key), encode(v)));
+    }
+    if parts.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", parts.join("&"))
+    }
+}
+
+/// "First page" and "Next page" links for a keyset-paged list.
+#[component]
+pub fn Pager(path: &'static str, next: Option<String>) -> impl IntoView {
+    let q = leptos_router::hooks::use_query_map();
+    let first = move || with_param(path, &q.get(), "after", None);
+    let has_after = move || q.read().get("after").is_some();
+    view! {
+        <div class="pager">
+            <Show when=has_after>
+                <a href=first data-testid="first-page">
+                    "« First page"
+                </a>
+            </Show>
+            {next.map(|n| {
+                let href = move || with_param(path, &q.get(), "after", Some(&n));
+                view! {
+                    <a href=href rel="next" data-testid="next-page">
+                        "Next page »"
+                    </a>
+                }
+            })}
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_escapes_reserved_characters() {
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(encode("Plain-1.2_~"), "Plain-1.2_~");
+    }
+}

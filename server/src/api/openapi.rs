@@ -1,0 +1,142 @@
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json`.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+fn op(summary: &str, tag: &str, body: Option<&str>, ok: &str) -> Value {
+    let mut o = json!({
+        "summary": summary,
+        "tags": [tag],
+        "responses": {
+            ok: {"description": "Success"},
+            "400": {"$ref": "#/components/responses/Error"},
+            "401": {"$ref": "#/components/responses/Error"},
+            "403": {"$ref": "#/components/responses/Error"},
+            "404": {"$ref": "#/components/responses/Error"},
+            "409": {"$ref": "#/components/responses/Error"},
+            "422": {"$ref": "#/components/responses/Error"}
+        }
+    });
+    if let Some(schema) = body {
+        let content = if schema == "csv" {
+            json!({"text/csv": {"schema": {"type": "string"}}})
+        } else {
+            json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}})
+        };
+        o["requestBody"] = json!({"required": true, "content": content});
+    }
+    o
+}
+
+fn paged(mut o: Value, extra: &[(&str, &str)]) -> Value {
+    let mut params = vec![
+        json!({"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}, "description": "Page size (default 50)"}),
+        json!({"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Cursor from the previous page's nextCursor"}),
+    ];
+    for (name, ty) in extra {
+        params.push(json!({"name": name, "in": "query", "schema": {"type": ty}}));
+    }
+    o["parameters"] = json!(params);
+    o
+}
+
+/// The OpenAPI document.
+pub fn spec() -> Value {
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
+    let str_or_null = json!({"type": ["string", "null"]});
+    let user_props: serde_json::Map<String, Value> = [
+        "userPrincipalName", "displayName", "givenName", "surname", "mail", "mailNickname", "department", "jobTitle", "companyName",
+        "employeeId", "employeeType", "officeLocation", "city", "country", "usageLocation", "preferredLanguage", "mobilePhone",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), str_or_null.clone()))
+    .chain([
+        ("otherMails".to_string(), json!({"type": ["array", "null"], "items": {"type": "string"}})),
+        ("businessPhones".to_string(), json!({"type": ["array", "null"], "items": {"type": "string"}})),
+        ("accountEnabled".to_string(), json!({"type": "boolean"})),
+        ("manager".to_string(), json!({"type": ["object", "null"], "properties": {"id": {"type": "string"}}})),
+        ("extensionAttributes".to_string(), json!({"type": "object", "additionalProperties": {"type": ["string", "null"]}})),
+    ])
+    .collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Provisio API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Everything the Provisio portal does. Authenticate with the session cookie from POST /api/v1/login or with Authorization: Bearer <API token>. Lists page with ?top=&after=; follow @odata.nextLink."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": {
+            "/login": {"post": op("Sign in (sets the session cookie)", "session", Some("Login"), "200")},
+            "/logout": {"post": op("Sign out", "session", None, "204")},
+            "/me": {"get": op("The caller", "session", None, "200")},
+            "/users": {
+                "get": paged(op("List users", "users", None, "200"), &[("search", "string"), ("department", "string"), ("accountEnabled", "boolean"), ("deleted", "boolean")]),
+                "post": op("Create a user", "users", Some("UserInput"), "201")
+            },
+            "/users/import": {"post": {
+                "parameters": [{"name": "dryRun", "in": "query", "schema": {"type": "boolean"}}],
+                "summary": "Import users from CSV: every row or none", "tags": ["users"],
+                "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
+                "responses": {"200": {"description": "The import report"}, "422": {"$ref": "#/components/responses/Error"}}
+            }},
+            "/users/{id}": {
+                "parameters": id,
+                "get": op("Read a user", "users", None, "200"),
+                "patch": op("Change some attributes (null clears)", "users", Some("UserInput"), "200"),
+                "delete": {"summary": "Move to the recycle bin (?permanent=true purges a recycled user)", "tags": ["users"],
+                           "parameters": [{"name": "permanent", "in": "query", "schema": {"type": "boolean"}}],
+                           "responses": {"204": {"description": "Deleted"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}
+            },
+            "/users/{id}/restore": {"parameters": id, "post": op("Restore from the recycle bin", "users", None, "200")},
+            "/groups": {
+                "get": paged(op("List groups", "groups", None, "200"), &[("search", "string")]),
+                "post": op("Create a group", "groups", Some("GroupInput"), "201")
+            },
+            "/groups/{id}": {
+                "parameters": id,
+                "get": op("Read a group", "groups", None, "200"),
+                "patch": op("Change a group", "groups", Some("GroupInput"), "200"),
+                "delete": op("Delete a group", "groups", None, "204")
+            },
+            "/groups/{id}/members": {
+                "parameters": id,
+                "get": paged(op("List direct members", "groups", None, "200"), &[]),
+                "post": op("Add a member", "groups", Some("MemberRef"), "201")
+            },
+            "/groups/{id}/members/{memberId}": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, {"name": "memberId", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "delete": op("Remove a member", "groups", None, "204")
+            },
+            "/audit": {"get": paged(op("The audit log, newest first", "audit", None, "200"), &[("actor", "string"), ("action", "string"), ("targetId", "string")])},
+            "/changes": {"get": op("The directory change log after a sequence number", "audit", None, "200")},
+            "/admins": {"get": op("List admin accounts", "admins", None, "200"), "post": op("Create an admin account", "admins", Some("NewAdmin"), "201")},
+            "/admins/{id}": {"parameters": id, "patch": op("Change role, disabled or password", "admins", None, "200"), "delete": op("Delete an admin account", "admins", None, "204")},
+            "/tokens": {"get": op("List API tokens", "admins", None, "200"), "post": op("Create an API token (returned once)", "admins", Some("NewToken"), "201")},
+            "/tokens/{id}": {"parameters": id, "delete": op("Revoke an API token", "admins", None, "204")}
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "provisio_session"}
+            },
+            "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "schemas": {
+                "Error": {"type": "object", "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string", "enum": ["unauthorized", "forbidden", "not_found", "invalid_input", "conflict", "throttled", "bad_json", "cross_origin", "internal"]},
+                    "message": {"type": "string"}, "field": {"type": "string"},
+                    "details": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}}},
+                "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+                "UserInput": {"type": "object", "additionalProperties": false, "properties": user_props},
+                "GroupInput": {"type": "object", "additionalProperties": false, "properties": {
+                    "displayName": {"type": "string"}, "description": str_or_null, "mailNickname": str_or_null, "securityEnabled": {"type": "boolean"}}},
+                "MemberRef": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+                "NewAdmin": {"type": "object", "required": ["username", "password", "role"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}, "role": {"type": "string", "enum": ["Administrator", "ApplicationAdministrator", "Reader"]}}},
+                "NewToken": {"type": "object", "required": ["name", "role"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["Administrator", "ApplicationAdministrator", "Reader"]}}}
+            }
+        }
+    })
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

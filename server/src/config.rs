@@ -1,0 +1,121 @@
+//! Configuration from flags and environment variables (`provisio --help` lists them).
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Provisio: keeps user accounts in your apps in step with one directory.
+#[derive(Debug, Parser)]
+#[command(name = "provisio", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings shared by every command.
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Address to serve the portal and API on.
+    #[arg(long, env = "PROVISIO_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    pub addr: SocketAddr,
+    /// Database URL: sqlite://path (default: <data dir>/provisio.db) or postgres://user@host/db.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Folder for the SQLite database and the generated secret key.
+    #[arg(long, env = "PROVISIO_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Key material for encrypting secrets at rest (base64, 32 bytes). Generated into the data dir when absent.
+    #[arg(long, env = "PROVISIO_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
+    /// Password for the first administrator (`admin`), used only when the database has no admin yet.
+    /// Without it a password is generated and printed once.
+    #[arg(long, env = "PROVISIO_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    pub admin_password: Option<String>,
+    /// Seed the demo directory (about 200 users, 20 groups) when the directory is empty.
+    #[arg(long, env = "PROVISIO_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub demo: bool,
+    /// The public URL when served behind TLS (https://…): session cookies are then Secure and HSTS is sent.
+    #[arg(long, env = "PROVISIO_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Folder with the built site (pkg/ with the wasm bundle, CSS and static files).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: String,
+}
+
+impl Config {
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) if !u.is_empty() => u.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("provisio.db").display()),
+        }
+    }
+
+    /// True when served over TLS (cookies get `Secure`).
+    pub fn secure(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// Commands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the portal and the API (the default).
+    Serve,
+    /// Manage admin accounts.
+    Admin {
+        /// What to do.
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+/// Admin account commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin account; prints a generated password unless --password is given.
+    Create {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+        /// Administrator, ApplicationAdministrator or Reader.
+        #[arg(long, default_value = "Administrator")]
+        role: String,
+        /// The password (default: generated and printed once).
+        #[arg(long, env = "PROVISIO_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Set a new password for an admin and sign it out everywhere.
+    ResetPassword {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+        /// The password (default: generated and printed once).
+        #[arg(long, env = "PROVISIO_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+/// API token commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it once.
+    Create {
+        /// A name to recognise it by.
+        #[arg(long)]
+        name: String,
+        /// Administrator, ApplicationAdministrator or Reader.
+        #[arg(long, default_value = "Reader")]
+        role: String,
+    },
+}
