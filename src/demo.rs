@@ -109,7 +109,7 @@ fn ascii_slug(s: &str) -> String {
 /// `n` demo users. Index 0 of each department is its head; the first 9 report to nobody.
 /// Managers are given as indexes into the returned list.
 pub fn users(n: usize, domain: &str) -> Vec<(UserDraft, Option<usize>)> {
-    let mut rng = Rng(0x5EED_0F_D1EC_7011);
+    let mut rng = Rng(0x005E_ED0F_D1EC_7011);
     let mut out = Vec::with_capacity(n);
     let mut heads: Vec<Option<usize>> = vec![None; DEPARTMENTS.len()];
     let mut leads: Vec<Vec<usize>> = vec![Vec::new(); DEPARTMENTS.len()];

@@ -57,6 +57,7 @@ typed_id!(
 
 /// A reference to another object by id, as Graph writes `manager`: `{"id": "…"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectRef {
     /// The referenced object's id.
     pub id: String,

@@ -182,6 +182,7 @@ dual_backend! {
     keyset_pagination => keyset_pagination_sqlite, keyset_pagination_postgres;
     pagination_breaks_ties_by_id => pagination_breaks_ties_by_id_sqlite, pagination_breaks_ties_by_id_postgres;
     search_and_filters => search_and_filters_sqlite, search_and_filters_postgres;
+    narrow_and_broad_searches_agree => narrow_and_broad_searches_agree_sqlite, narrow_and_broad_searches_agree_postgres;
     change_log => change_log_sqlite, change_log_postgres;
     failed_changes_leave_no_trace => failed_changes_leave_no_trace_sqlite, failed_changes_leave_no_trace_postgres;
     groups_and_members => groups_and_members_sqlite, groups_and_members_postgres;
@@ -631,6 +632,12 @@ async fn manager_rules(store: &Store) {
         }),
         "the manager's name is joined in"
     );
+    let json = serde_json::to_value(&mid).unwrap();
+    assert_eq!(
+        json["manager"],
+        json!({"id": top.id.to_string(), "displayName": "Top"}),
+        "Graph spelling in JSON"
+    );
     let low = directory::create_user(
         store,
         &a,
@@ -955,6 +962,124 @@ fn matches_prefix(d: &UserDraft, prefix: &str) -> bool {
     .any(|v| v.to_lowercase().starts_with(&p))
 }
 
+/// Searches with few candidates collect them through the column indexes; broad ones walk the list in
+/// order. Both must give the same, complete, sorted pages.
+async fn narrow_and_broad_searches_agree(store: &Store) {
+    let n = users::NARROW_SEARCH_MAX as usize + 100;
+    let mut drafts = Vec::with_capacity(n);
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..n {
+        // Display order differs from UPN order; every third user is disabled; two departments.
+        let d = UserDraft {
+            user_principal_name: format!("bulk{i:04}@contoso.example"),
+            display_name: format!("Bulk Person {:04}", (i * 7919) % n),
+            mail: (i % 5 != 0).then(|| format!("bulk.mail{i:04}@contoso.example")),
+            department: Some(if i % 2 == 0 { "Even" } else { "Odd" }.to_string()),
+            account_enabled: i % 3 != 0,
+            ..Default::default()
+        };
+        let id = provisio::model::UserId(uuid::Uuid::new_v4());
+        users::insert(&mut tx, id, &d).await.unwrap();
+        if i == 7 {
+            users::set_deleted(&mut tx, id, true).await.unwrap();
+        } else {
+            drafts.push((id, d));
+        }
+    }
+    tx.commit().await.unwrap();
+
+    let mut conn = store.conn().await.unwrap();
+    assert!(
+        users::search_candidates(&mut conn, "bulk", false)
+            .await
+            .unwrap()
+            > users::NARROW_SEARCH_MAX,
+        "'bulk' takes the broad path"
+    );
+    assert!(
+        users::search_candidates(&mut conn, "bulk person 01", false)
+            .await
+            .unwrap()
+            <= users::NARROW_SEARCH_MAX,
+        "narrow path"
+    );
+    drop(conn);
+
+    let expect = |f: &dyn Fn(&UserDraft) -> bool| -> Vec<String> {
+        let mut v: Vec<(String, String, String)> = drafts
+            .iter()
+            .filter(|(_, d)| f(d))
+            .map(|(id, d)| {
+                (
+                    d.display_name.to_lowercase(),
+                    id.to_string(),
+                    d.user_principal_name.clone(),
+                )
+            })
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, _, upn)| upn).collect()
+    };
+    let got =
+        |us: Vec<User>| -> Vec<String> { us.into_iter().map(|u| u.user_principal_name).collect() };
+
+    for (search, top) in [
+        ("BULK", 50),
+        ("bulk", 333),
+        ("Bulk Person 01", 7),
+        ("bulk.mail00", 4),
+        ("bulk00", 500),
+    ] {
+        let want = expect(&|d| matches_prefix(d, search));
+        assert!(!want.is_empty());
+        let have = got(all_users(
+            store,
+            UserQuery {
+                search: Some(search.into()),
+                top: Some(top),
+                ..Default::default()
+            },
+        )
+        .await);
+        assert_eq!(have, want, "search {search:?} top {top}");
+    }
+    // With filters.
+    let q = UserQuery {
+        search: Some("bulk".into()),
+        department: Some("Odd".into()),
+        enabled: Some(false),
+        top: Some(40),
+        ..Default::default()
+    };
+    let want = expect(&|d| d.department.as_deref() == Some("Odd") && !d.account_enabled);
+    assert_eq!(got(all_users(store, q).await), want);
+    let q = UserQuery {
+        search: Some("bulk person 00".into()),
+        enabled: Some(true),
+        top: Some(3),
+        ..Default::default()
+    };
+    let want = expect(&|d| matches_prefix(d, "bulk person 00") && d.account_enabled);
+    assert_eq!(got(all_users(store, q).await), want);
+    // The recycle bin, both ways.
+    for s in ["bulk", "bulk0007"] {
+        let bin = all_users(
+            store,
+            UserQuery {
+                search: Some(s.into()),
+                deleted: true,
+                ..Default::default()
+            },
+        )
+        .await;
+        assert_eq!(
+            got(bin),
+            vec!["bulk0007@contoso.example".to_string()],
+            "recycle bin search {s:?}"
+        );
+    }
+}
+
 async fn search_and_filters(store: &Store) {
     demo::seed(store, &Actor::cli(), 130, DOMAIN).await.unwrap();
     let people: Vec<UserDraft> = demo::users(130, DOMAIN)
@@ -966,7 +1091,7 @@ async fn search_and_filters(store: &Store) {
         store,
         &a,
         input(json!({
-            "userPrincipalName": "Q.Quinn@Contoso.example", "displayName": "Zed Quinn",
+            "userPrincipalName": "Q.Quinn@Contoso.example", "displayName": "Zed Quinn", "givenName": "Zed", "surname": "Quinn",
             "mail": "Unique.Mailbox@Elsewhere.example", "department": "Research", "accountEnabled": false
         })),
     )

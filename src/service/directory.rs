@@ -50,8 +50,10 @@ pub async fn member_of(store: &Store, _actor: &Actor, id: &str) -> Result<Vec<(S
     Ok(groups::member_of(&mut conn, id.trim()).await?)
 }
 
-/// Checks what a draft refers to inside the transaction: unique UPN, existing manager, no cycle.
-async fn check_user_refs(conn: &mut AnyConnection, id: UserId, d: &UserDraft) -> Result<()> {
+/// Checks what a draft refers to inside the transaction: unique UPN, existing manager, no cycle. The
+/// manager is only checked when it changes (`previous_manager` is the current one), so that a user whose
+/// manager is in the recycle bin can still be edited.
+async fn check_user_refs(conn: &mut AnyConnection, id: UserId, d: &UserDraft, previous_manager: Option<UserId>) -> Result<()> {
     if let Some(other) = users::find_by_upn(conn, &d.user_principal_name).await? {
         if other.id != id {
             let where_ = if other.deleted_date_time.is_some() { " (in the recycle bin)" } else { "" };
@@ -61,7 +63,7 @@ async fn check_user_refs(conn: &mut AnyConnection, id: UserId, d: &UserDraft) ->
             )));
         }
     }
-    if let Some(m) = d.manager_id {
+    if let Some(m) = d.manager_id.filter(|m| Some(*m) != previous_manager) {
         if m == id {
             return Err(ServiceError::invalid("manager", "a user cannot be their own manager"));
         }
@@ -79,7 +81,7 @@ async fn check_user_refs(conn: &mut AnyConnection, id: UserId, d: &UserDraft) ->
 /// Creates a user inside an open transaction (used by create and by CSV import).
 pub(crate) async fn create_user_in(conn: &mut AnyConnection, actor: &Actor, d: &UserDraft) -> Result<UserId> {
     let id = UserId(new_uuid());
-    check_user_refs(conn, id, d).await?;
+    check_user_refs(conn, id, d, None).await?;
     users::insert(conn, id, d).await?;
     let snapshot = serde_json::to_value(d).unwrap_or_default();
     changes::append(conn, "user", &id.to_string(), ChangeOp::Create, snapshot.clone()).await?;
@@ -93,7 +95,7 @@ pub(crate) async fn update_user_in(conn: &mut AnyConnection, actor: &Actor, id: 
     if diff.is_empty() {
         return Ok(false);
     }
-    check_user_refs(conn, id, after).await?;
+    check_user_refs(conn, id, after, before.manager_id).await?;
     users::update(conn, id, after).await?;
     let detail = serde_json::Value::Object(diff);
     changes::append(conn, "user", &id.to_string(), ChangeOp::Update, detail.clone()).await?;
@@ -185,6 +187,7 @@ async fn purge_in(conn: &mut AnyConnection, actor: &Actor, uid: UserId, upn: &st
 
 /// Purges users that have been in the recycle bin longer than [`RECYCLE_BIN_DAYS`]; returns how many.
 pub async fn purge_expired(store: &Store, actor: &Actor) -> Result<usize> {
+    actor.require_directory_write()?;
     let cutoff = crate::store::now_ms() - RECYCLE_BIN_DAYS * 24 * 3600 * 1000;
     let mut n = 0;
     loop {

@@ -222,10 +222,14 @@ fn strsim_close(a: &str, b: &str) -> bool {
     prev[b.len()] <= 2
 }
 
+/// One row to write: its number, the existing user (id and draft) or none, the new draft, and the
+/// userPrincipalName of a manager defined in the file (set once every row is written).
+type Step = (usize, Option<(UserId, UserDraft)>, UserDraft, Option<String>);
+
 struct Plan {
     preview: ImportPreview,
-    /// For each row: the existing user (id and draft) or none, and the new draft without manager.
-    steps: Vec<(usize, Option<(UserId, UserDraft)>, UserDraft, Option<String>)>,
+    /// For each row, what to write.
+    steps: Vec<Step>,
 }
 
 /// Validates every row against the rules and the directory, without writing.
@@ -269,11 +273,19 @@ async fn plan(conn: &mut sqlx::AnyConnection, csv_bytes: &[u8]) -> Result<Plan> 
                 }
             }
         }
+        // A manager defined in the file is set after every row is written; it changes nothing when
+        // it is already this user's manager.
+        let in_file_manager = manager.filter(|m| file_upns.contains_key(&m.to_lowercase()));
+        let in_file_manager_id = match &in_file_manager {
+            Some(m) if existing.is_some() => users::find_by_upn(conn, m).await?.map(|mu| mu.id),
+            _ => None,
+        };
         match base.apply(input) {
             Ok(d) => {
+                let manager_settled = in_file_manager.is_none() || (in_file_manager_id.is_some() && d.manager_id == in_file_manager_id);
                 let action = match &existing {
                     None => RowAction::Create,
-                    Some(u) if UserDraft::from_user(u) == d && manager.is_none() => RowAction::Unchanged,
+                    Some(u) if UserDraft::from_user(u) == d && manager_settled => RowAction::Unchanged,
                     Some(_) => RowAction::Update,
                 };
                 match action {
@@ -284,7 +296,6 @@ async fn plan(conn: &mut sqlx::AnyConnection, csv_bytes: &[u8]) -> Result<Plan> 
                 if preview.rows.len() < PREVIEW_ROWS {
                     preview.rows.push(PreviewRow { row: r.row, user_principal_name: d.user_principal_name.clone(), display_name: d.display_name.clone(), action });
                 }
-                let in_file_manager = manager.filter(|m| file_upns.contains_key(&m.to_lowercase()));
                 steps.push((r.row, existing.map(|u| (u.id, UserDraft::from_user(&u))), d, in_file_manager));
             }
             Err(errs) => errors.extend(errs.into_iter().map(|e| FieldError::new(cell_field(r.row, &e.field), e.message))),

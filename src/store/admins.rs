@@ -1,6 +1,6 @@
 //! Admin accounts and API tokens.
 
-use super::{ms_to_dt, now_ms, Result, StoreError};
+use super::{get_bool, ms_to_dt, now_ms, Result, StoreError};
 use crate::model::{Admin, AdminId, ApiToken, Role, TokenId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -24,13 +24,13 @@ fn row_to_admin(r: &AnyRow) -> Result<Admin> {
         id: AdminId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         username: r.try_get("username")?,
         role: role(&r.try_get::<String, _>("role")?)?,
-        disabled: r.try_get("disabled")?,
+        disabled: get_bool(r, "disabled")?,
         created_date_time: ms_to_dt(r.try_get("created_at")?),
         last_sign_in_date_time: r.try_get::<Option<i64>, _>("last_sign_in_at")?.map(ms_to_dt),
     })
 }
 
-const ADMIN_COLS: &str = "id, username, role, disabled, created_at, last_sign_in_at, password_hash";
+const ADMIN_COLS: &str = "id, username, role, CAST(disabled AS INTEGER) AS disabled, created_at, last_sign_in_at, password_hash";
 
 /// Reads an admin by id.
 pub async fn get(conn: &mut AnyConnection, id: AdminId) -> Result<Option<Admin>> {

@@ -2,12 +2,12 @@
 
 use super::query::{decode_cursor, encode_cursor, prefix_end, Arg, Sql};
 use super::users::page_size;
-use super::{ms_to_dt, now_ms, Result, StoreError};
+use super::{get_bool, ms_to_dt, now_ms, Result, StoreError};
 use crate::model::{Group, GroupDraft, GroupId, GroupQuery, Member, MemberKind, Page};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-const COLS: &str = "g.id, g.display_name, g.display_lower, g.description, g.mail_nickname, g.security_enabled, g.created_at, \
+const COLS: &str = "g.id, g.display_name, g.display_lower, g.description, g.mail_nickname, CAST(g.security_enabled AS INTEGER) AS security_enabled, g.created_at, \
     g.updated_at, (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id) AS member_count";
 
 fn row_to_group(r: &AnyRow) -> Result<Group> {
@@ -17,7 +17,7 @@ fn row_to_group(r: &AnyRow) -> Result<Group> {
         display_name: r.try_get("display_name")?,
         description: r.try_get("description")?,
         mail_nickname: r.try_get("mail_nickname")?,
-        security_enabled: r.try_get("security_enabled")?,
+        security_enabled: get_bool(r, "security_enabled")?,
         member_count: r.try_get("member_count")?,
         created_date_time: ms_to_dt(r.try_get("created_at")?),
         updated_date_time: ms_to_dt(r.try_get("updated_at")?),
@@ -44,7 +44,7 @@ pub async fn list(conn: &mut AnyConnection, q: &GroupQuery) -> Result<Page<Group
         let parts = decode_cursor(after, 2).ok_or_else(|| StoreError::Corrupt("bad cursor".into()))?;
         let a = sql.arg(Arg::Text(parts[0].clone()));
         let b = sql.arg(Arg::Text(parts[1].clone()));
-        sql.push(&format!(" AND (g.display_lower > {a} OR (g.display_lower = {a} AND g.id > {b}))"));
+        sql.push(&format!(" AND g.display_lower >= {a} AND (g.display_lower > {a} OR g.id > {b})"));
     }
     let lim = sql.arg(Arg::Int(top + 1));
     sql.push(&format!(" ORDER BY g.display_lower, g.id LIMIT {lim}"));

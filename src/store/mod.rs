@@ -150,6 +150,17 @@ where
     Ok(out)
 }
 
+/// Reads a boolean column. The `Any` driver cannot read SQLite columns declared `BOOLEAN` (it refuses
+/// the declared type, and SQLite hands back integers that `bool` will not decode from), so queries
+/// select booleans as `CAST(col AS INTEGER) AS col`; this accepts that, or a native boolean.
+pub(crate) fn get_bool(r: &sqlx::any::AnyRow, col: &str) -> Result<bool> {
+    use sqlx::Row;
+    match r.try_get::<i64, _>(col) {
+        Ok(i) => Ok(i != 0),
+        Err(_) => Ok(r.try_get::<bool, _>(col)?),
+    }
+}
+
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()

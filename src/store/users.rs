@@ -1,14 +1,14 @@
 //! Queries on directory users: keyset-paged lists, lookups, writes, soft delete and purge.
 
 use super::query::{decode_cursor, encode_cursor, prefix_end, Arg, Sql};
-use super::{ms_to_dt, now_ms, Result, StoreError};
+use super::{get_bool, ms_to_dt, now_ms, Result, StoreError};
 use crate::model::{ObjectRef, Page, User, UserDraft, UserId, UserQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 const COLS: &str = "u.id, u.upn, u.display_name, u.given_name, u.surname, u.mail, u.other_mails, u.mail_nickname, \
     u.department, u.job_title, u.company_name, u.employee_id, u.employee_type, u.office_location, u.city, u.country, \
-    u.usage_location, u.preferred_language, u.mobile_phone, u.business_phones, u.account_enabled, u.manager_id, \
+    u.usage_location, u.preferred_language, u.mobile_phone, u.business_phones, CAST(u.account_enabled AS INTEGER) AS account_enabled, u.manager_id, \
     m.display_name AS manager_name, u.extensions, u.created_at, u.updated_at, u.deleted_at, u.display_lower";
 
 const FROM: &str = " FROM users u LEFT JOIN users m ON m.id = u.manager_id ";
@@ -42,7 +42,7 @@ fn row_to_user(r: &AnyRow) -> Result<User> {
         preferred_language: r.try_get("preferred_language")?,
         mobile_phone: r.try_get("mobile_phone")?,
         business_phones: json_list(&r.try_get::<String, _>("business_phones")?)?,
-        account_enabled: r.try_get("account_enabled")?,
+        account_enabled: get_bool(r, "account_enabled")?,
         manager: manager_id.map(|id| ObjectRef { id, display_name: manager_name }),
         extension_attributes: serde_json::from_str(&r.try_get::<String, _>("extensions")?)
             .map_err(|e| StoreError::Corrupt(format!("extensions: {e}")))?,
@@ -71,10 +71,72 @@ pub fn page_size(top: Option<u32>) -> i64 {
     i64::from(top.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE))
 }
 
+/// The columns a search matches by prefix; each has an index whose range scan finds the matches.
+const SEARCH_COLS: [&str; 5] = ["display_lower", "upn_lower", "mail_lower", "given_lower", "surname_lower"];
+
+/// Searches with at most this many candidate rows (counted through the column indexes, see
+/// [`search_candidates`]) collect their matches through those indexes and sort them. Broader searches
+/// walk the list index in display order and filter, which finds a page quickly when matches are dense
+/// but reads the whole table when they are rare (at 100,000 users: ~0.2 ms instead of ~150-300 ms for a
+/// search matching one user on SQLite; sorting 1,000 candidates costs about what walking to 50 sparse
+/// matches does).
+pub const NARROW_SEARCH_MAX: i64 = 1000;
+
+/// The condition a search branch puts on `deleted_at`: on `display_lower` it lets the partial list
+/// indexes (`users_active`, `users_bin`) serve the prefix range.
+fn branch_deleted(col: &str, deleted: bool) -> &'static str {
+    match (col, deleted) {
+        ("display_lower", false) => "deleted_at IS NULL AND ",
+        ("display_lower", true) => "deleted_at IS NOT NULL AND ",
+        _ => "",
+    }
+}
+
+/// An upper bound on the rows a search prefix matches, counting at most `NARROW_SEARCH_MAX + 1` per
+/// column, each by a range scan of that column's index.
+pub async fn search_candidates(conn: &mut AnyConnection, prefix: &str, deleted: bool) -> Result<i64> {
+    let mut sql = Sql::new("SELECT ");
+    let lo = sql.arg(Arg::Text(prefix.to_string()));
+    let hi = sql.arg(Arg::Text(prefix_end(prefix)));
+    let lim = sql.arg(Arg::Int(NARROW_SEARCH_MAX + 1));
+    let counts: Vec<String> = SEARCH_COLS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let del = branch_deleted(c, deleted);
+            format!("(SELECT COUNT(*) FROM (SELECT 1 AS one FROM users WHERE {del}{c} >= {lo} AND {c} < {hi} LIMIT {lim}) s{i})")
+        })
+        .collect();
+    sql.push(&counts.join(" + "));
+    sql.push(" AS n");
+    Ok(sql.build().fetch_one(conn).await?.try_get("n")?)
+}
+
 /// Lists users by display name, one keyset page at a time.
 pub async fn list(conn: &mut AnyConnection, q: &UserQuery) -> Result<Page<User>> {
     let top = page_size(q.top);
-    let mut sql = Sql::new(&format!("SELECT {COLS}{FROM}WHERE "));
+    let search = q.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
+    let narrow = match &search {
+        Some(s) => search_candidates(conn, s, q.deleted).await? <= NARROW_SEARCH_MAX,
+        None => false,
+    };
+    let mut sql = Sql::new(&format!("SELECT {COLS}"));
+    if let (Some(s), true) = (&search, narrow) {
+        // Few matches: the union of the five index range scans, joined to the users (`CROSS JOIN` keeps
+        // SQLite from starting with a scan of users), then filtered and sorted.
+        let lo = sql.arg(Arg::Text(s.clone()));
+        let hi = sql.arg(Arg::Text(prefix_end(s)));
+        let branches: Vec<String> = SEARCH_COLS
+            .iter()
+            .map(|c| format!("SELECT id FROM users WHERE {}{c} >= {lo} AND {c} < {hi}", branch_deleted(c, q.deleted)))
+            .collect();
+        sql.push(&format!(
+            " FROM ({}) c CROSS JOIN users u LEFT JOIN users m ON m.id = u.manager_id WHERE u.id = c.id AND ",
+            branches.join(" UNION ")
+        ));
+    } else {
+        sql.push(&format!("{FROM}WHERE "));
+    }
     sql.push(if q.deleted { "u.deleted_at IS NOT NULL" } else { "u.deleted_at IS NULL" });
     if let Some(dept) = q.department.as_deref().filter(|s| !s.trim().is_empty()) {
         let p = sql.arg(Arg::Text(dept.trim().to_string()));
@@ -84,18 +146,18 @@ pub async fn list(conn: &mut AnyConnection, q: &UserQuery) -> Result<Page<User>>
         let p = sql.arg(Arg::Bool(en));
         sql.push(&format!(" AND u.account_enabled = {p}"));
     }
-    if let Some(s) = q.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
+    if let (Some(s), false) = (&search, narrow) {
         let lo = sql.arg(Arg::Text(s.clone()));
-        let hi = sql.arg(Arg::Text(prefix_end(&s)));
-        let cols = ["u.display_lower", "u.upn_lower", "u.mail_lower", "u.given_lower", "u.surname_lower"];
-        let ors: Vec<String> = cols.iter().map(|c| format!("({c} >= {lo} AND {c} < {hi})")).collect();
+        let hi = sql.arg(Arg::Text(prefix_end(s)));
+        let ors: Vec<String> = SEARCH_COLS.iter().map(|c| format!("(u.{c} >= {lo} AND u.{c} < {hi})")).collect();
         sql.push(&format!(" AND ({})", ors.join(" OR ")));
     }
     if let Some(after) = q.after.as_deref().filter(|s| !s.is_empty()) {
         let parts = decode_cursor(after, 2).ok_or_else(|| StoreError::Corrupt("bad cursor".into()))?;
         let a = sql.arg(Arg::Text(parts[0].clone()));
         let b = sql.arg(Arg::Text(parts[1].clone()));
-        sql.push(&format!(" AND (u.display_lower > {a} OR (u.display_lower = {a} AND u.id > {b}))"));
+        // `>=` on the sort key alone is a range both planners start an index scan at.
+        sql.push(&format!(" AND u.display_lower >= {a} AND (u.display_lower > {a} OR u.id > {b})"));
     }
     let lim = sql.arg(Arg::Int(top + 1));
     sql.push(&format!(" ORDER BY u.display_lower, u.id LIMIT {lim}"));
