@@ -472,12 +472,16 @@ mod import_ssr {
 
     /// The import jobs of this process.
     pub fn jobs() -> Result<crate::imports::ImportJobs, ServerFnError> {
-        use_context::<crate::imports::ImportJobs>().ok_or_else(|| ServerFnError::new("server misconfigured: no import jobs"))
+        use_context::<crate::imports::ImportJobs>()
+            .ok_or_else(|| ServerFnError::new("server misconfigured: no import jobs"))
     }
 
     /// The error for an unknown, expired or foreign job.
     pub fn no_job() -> ServerFnError {
-        super::ssr::err(provisio::service::ServiceError::NotFound { what: "import", id: "this upload".into() })
+        super::ssr::err(provisio::service::ServiceError::NotFound {
+            what: "import",
+            id: "this upload".into(),
+        })
     }
 
     /// Plain (no JavaScript) form posts are answered with a redirect back to the form, the error encoded
@@ -486,7 +490,12 @@ mod import_ssr {
     pub fn form_friendly<T>(r: Result<T, ServerFnError>) -> Result<T, ServerFnError> {
         if r.is_err() {
             let plain_form = use_context::<axum::http::request::Parts>()
-                .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+                .and_then(|p| {
+                    p.headers
+                        .get(axum::http::header::ACCEPT)
+                        .and_then(|v| v.to_str().ok())
+                        .map(|v| v.contains("text/html"))
+                })
                 .unwrap_or(false);
             if plain_form {
                 if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
@@ -499,12 +508,16 @@ mod import_ssr {
 
     /// Reads the `file` field of an upload, refusing files over the limit (the rest of the body is
     /// read and discarded, so the browser still gets the answer). Returns the file name and bytes.
-    pub async fn read_upload(data: leptos::server_fn::codec::MultipartData) -> Result<(String, Vec<u8>), ServerFnError> {
+    pub async fn read_upload(
+        data: leptos::server_fn::codec::MultipartData,
+    ) -> Result<(String, Vec<u8>), ServerFnError> {
         use provisio::service::import::MAX_IMPORT_BYTES;
         // Beyond this the connection is simply dropped.
         const DRAIN_LIMIT: usize = 8 * MAX_IMPORT_BYTES;
-        let mut mp = data.into_inner().ok_or_else(|| ServerFnError::new("expected a multipart form"))?;
-        let bad = |e: String| ServerFnError::new(format!("the upload could not be read: {e}"));
+        let mut mp = data
+            .into_inner()
+            .ok_or_else(|| ServerFnError::new("expected a multipart form"))?;
+        let bad = |e: String| ServerFnError::new(format!("The upload could not be read: {e}"));
         let (mut name, mut bytes, mut seen, mut found) = (String::new(), Vec::new(), 0usize, false);
         while let Some(mut field) = mp.next_field().await.map_err(|e| bad(e.to_string()))? {
             let is_file = field.name() == Some("file");
@@ -526,17 +539,40 @@ mod import_ssr {
             return Err(too_large());
         }
         if !found || (bytes.is_empty() && name.is_empty()) {
-            return Err(ServerFnError::new("choose a CSV file to upload"));
+            return Err(ServerFnError::new("Choose a CSV file to upload."));
         }
         if bytes.is_empty() {
-            return Err(ServerFnError::new(format!("the file '{name}' is empty")));
+            return Err(ServerFnError::new(format!("The file '{name}' is empty.")));
         }
         Ok((name, bytes))
     }
 
     fn too_large() -> ServerFnError {
         let mb = provisio::service::import::MAX_IMPORT_BYTES / 1024 / 1024;
-        ServerFnError::new(format!("the file is larger than {mb} MB; split it into several files and import them one by one"))
+        ServerFnError::new(format!("The file is larger than {mb} MB: split it into several files and import them one by one."))
+    }
+
+    /// A 409 error with a message for people.
+    pub fn conflict(message: &str) -> ServerFnError {
+        if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+            opts.set_status(axum::http::StatusCode::CONFLICT);
+        }
+        ServerFnError::new(message)
+    }
+
+    /// Why an import wrote nothing, in at most a few thousand characters.
+    pub fn failure_message(e: &provisio::service::ServiceError) -> String {
+        const MAX: usize = 2000;
+        let mut m = format!("Nothing was imported: {}", e.public_message());
+        if m.len() > MAX {
+            let cut = (0..=MAX)
+                .rev()
+                .find(|i| m.is_char_boundary(*i))
+                .unwrap_or(0);
+            m.truncate(cut);
+            m.push_str(" …");
+        }
+        m
     }
 
     /// "Imported 3 users."
@@ -558,7 +594,9 @@ pub async fn upload_import(data: MultipartData) -> Result<(), ServerFnError> {
             let (store, actor) = ssr::ctx().await?;
             actor.require_directory_write().map_err(ssr::err)?;
             let (name, bytes) = import_ssr::read_upload(data).await?;
-            let preview = provisio::service::import::preview(&store, &actor, &bytes).await.map_err(ssr::err)?;
+            let preview = provisio::service::import::preview(&store, &actor, &bytes)
+                .await
+                .map_err(ssr::err)?;
             let job = crate::imports::ImportJob::new(bytes, name, actor.name.clone(), preview);
             let id = import_ssr::jobs()?.insert(job);
             leptos_axum::redirect(&format!("/users/import?job={id}"));
@@ -572,14 +610,20 @@ pub async fn upload_import(data: MultipartData) -> Result<(), ServerFnError> {
 #[server]
 pub async fn import_job(job: String) -> Result<ImportJobView, ServerFnError> {
     let (_, actor) = ssr::ctx().await?;
-    import_ssr::jobs()?.get(&job, &actor.name).map(|j| j.view()).ok_or_else(import_ssr::no_job)
+    import_ssr::jobs()?
+        .get(&job, &actor.name)
+        .map(|j| j.view())
+        .ok_or_else(import_ssr::no_job)
 }
 
 /// The progress of an import.
 #[server]
 pub async fn import_status(job: String) -> Result<ImportProgress, ServerFnError> {
     let (_, actor) = ssr::ctx().await?;
-    import_ssr::jobs()?.get(&job, &actor.name).map(|j| j.progress()).ok_or_else(import_ssr::no_job)
+    import_ssr::jobs()?
+        .get(&job, &actor.name)
+        .map(|j| j.progress())
+        .ok_or_else(import_ssr::no_job)
 }
 
 /// Starts importing an uploaded file in the background (every row in one transaction, or none), then
@@ -591,9 +635,7 @@ pub async fn run_import(job: String) -> Result<(), ServerFnError> {
             let (store, actor) = ssr::ctx().await?;
             actor.require_directory_write().map_err(ssr::err)?;
             let jobs = import_ssr::jobs()?;
-            let csv = jobs
-                .start(&job, &actor.name)
-                .map_err(|m| ssr::err(provisio::service::ServiceError::Conflict(FieldError::new("job", m))))?;
+            let csv = jobs.start(&job, &actor.name).map_err(import_ssr::conflict)?;
             let id = job.clone();
             tokio::spawn(async move {
                 let (task_jobs, task_id) = (jobs.clone(), id.clone());
@@ -622,7 +664,7 @@ pub async fn run_import(job: String) -> Result<(), ServerFnError> {
                         }
                         j.state = ImportState::Failed;
                         j.done = 0;
-                        j.message = Some(format!("Nothing was imported: {}", e.public_message()));
+                        j.message = Some(import_ssr::failure_message(&e));
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "CSV import task failed");

@@ -1,10 +1,13 @@
 //! CSV import of users: upload a file, check the preview, import every row (or none), watch the
 //! progress. Every step works without JavaScript; with it, the progress updates by itself.
 
-use crate::api::{error_text, import_job, import_status, ImportJobView, ImportProgress, ImportState, RunImport, UploadImport};
-use crate::components::{can_write, ActionError, ErrorBox};
+use super::groups::{may_write, IfWriter};
+use crate::api::{
+    error_text, import_job, import_status, ImportJobView, ImportProgress, ImportState, RunImport,
+    UploadImport,
+};
+use crate::components::{ActionError, ErrorBox, MeResource};
 use leptos::prelude::*;
-use leptos::server::ServerActionError;
 use leptos::server_fn::error::ServerFnUrlError;
 use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
@@ -12,13 +15,35 @@ use leptos_router::hooks::use_query_map;
 /// The columns a file may have (the same list as `provisio::service::import::COLUMNS`, which the
 /// browser build cannot see; a test keeps them equal).
 pub const COLUMNS: [&str; 22] = [
-    "userPrincipalName", "displayName", "givenName", "surname", "mail", "otherMails", "mailNickname", "department",
-    "jobTitle", "companyName", "employeeId", "employeeType", "officeLocation", "city", "country", "usageLocation",
-    "preferredLanguage", "mobilePhone", "businessPhones", "accountEnabled", "manager", "id",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "otherMails",
+    "mailNickname",
+    "department",
+    "jobTitle",
+    "companyName",
+    "employeeId",
+    "employeeType",
+    "officeLocation",
+    "city",
+    "country",
+    "usageLocation",
+    "preferredLanguage",
+    "mobilePhone",
+    "businessPhones",
+    "accountEnabled",
+    "manager",
+    "id",
 ];
 
 /// How often the progress is asked for while an import runs (with JavaScript).
 const POLL_MS: u64 = 500;
+
+/// Reloads a running import's page every 2 seconds when JavaScript is off.
+const NO_JS_REFRESH: &str = r#"<meta http-equiv="refresh" content="2"><p><a href="">Refresh</a> to see how far the import got.</p>"#;
 
 /// `1 user`, `3 users`.
 fn users(n: usize) -> String {
@@ -35,6 +60,7 @@ pub fn ImportPage() -> impl IntoView {
     let q = use_query_map();
     let job = move || q.read().get("job").filter(|j| !j.is_empty());
     let run = ServerAction::<RunImport>::new();
+    let me = use_context::<MeResource>();
     let tick = RwSignal::new(0u64);
     let detail = Resource::new(
         move || (job(), run.version().get()),
@@ -57,9 +83,15 @@ pub fn ImportPage() -> impl IntoView {
     poll_while_running(progress, tick);
 
     // An upload that failed comes back here with the error in the URL (plain form post).
-    let upload_error = use_context::<ServerActionError>()
-        .filter(|e| e.path() == UploadImport::PATH)
-        .map(|e| error_text(&ServerFnUrlError::<ServerFnError>::decode_err(e.err())));
+    let upload_error = move || {
+        let q = q.read();
+        match (q.get_str("__path"), q.get_str("__err")) {
+            (Some(path), Some(err)) if path == UploadImport::PATH => Some(error_text(
+                &ServerFnUrlError::<ServerFnError>::decode_err(err),
+            )),
+            _ => None,
+        }
+    };
 
     view! {
         <div class="page-head">
@@ -73,13 +105,16 @@ pub fn ImportPage() -> impl IntoView {
         <p class="lead">
             "Create and update users from a CSV file. The file is checked first and nothing is written until you confirm; if any row has a problem, nothing is imported."
         </p>
-        {upload_error.map(|m| view! { <ErrorBox message=m /> })}
+        {move || upload_error().map(|m| view! { <ErrorBox message=m /> })}
         <Show when=move || job().is_some()>
             <ActionError action=run />
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Ok(Some(d)) => view! { <Preview detail=d run /> }.into_any(),
+                        Ok(Some(d)) => {
+                            let writer = may_write(me).await;
+                            view! { <Preview detail=d run writer /> }.into_any()
+                        }
                         Ok(None) => ().into_any(),
                         Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
                     }
@@ -94,16 +129,13 @@ pub fn ImportPage() -> impl IntoView {
                 })}
             </Transition>
         </Show>
-        <Show
-            when=move || can_write().get()
-            fallback=|| {
-                view! {
-                    <p class="notice" role="status">
-                        "Your role can read the directory but not import users."
-                    </p>
-                }
+        <IfWriter fallback=|| {
+            view! {
+                <p class="notice" role="status">
+                    "Your role can read the directory but not import users."
+                </p>
             }
-        >
+        }>
             <section class="upload">
                 <h2>{move || if job().is_some() { "Upload another file" } else { "Upload a CSV file" }}</h2>
                 <form
@@ -124,17 +156,24 @@ pub fn ImportPage() -> impl IntoView {
                     </div>
                 </form>
             </section>
-        </Show>
+        </IfWriter>
         <FormatHelp />
     }
 }
 
 /// While the import runs, asks for its progress every [`POLL_MS`] (in the browser only; effects do
 /// not run on the server). Stops when it ends or the page is left.
-fn poll_while_running(progress: Resource<Result<Option<ImportProgress>, ServerFnError>>, tick: RwSignal<u64>) {
+fn poll_while_running(
+    progress: Resource<Result<Option<ImportProgress>, ServerFnError>>,
+    tick: RwSignal<u64>,
+) {
     let handle = StoredValue::new(None::<IntervalHandle>);
     Effect::new(move |_| {
-        let running = progress.get().and_then(|r| r.ok()).flatten().is_some_and(|p| p.state == ImportState::Running);
+        let running = progress
+            .get()
+            .and_then(|r| r.ok())
+            .flatten()
+            .is_some_and(|p| p.state == ImportState::Running);
         match (running, handle.get_value()) {
             (true, None) => {
                 let h = set_interval_with_handle(
@@ -162,8 +201,17 @@ fn poll_while_running(progress: Resource<Result<Option<ImportProgress>, ServerFn
 
 /// What importing an uploaded file would do: counts, problems, the first rows, and the import button.
 #[component]
-fn Preview(detail: ImportJobView, run: ServerAction<RunImport>) -> impl IntoView {
-    let ImportJobView { file_name, total_rows, creates, updates, unchanged, errors, rows, progress } = detail;
+fn Preview(detail: ImportJobView, run: ServerAction<RunImport>, writer: bool) -> impl IntoView {
+    let ImportJobView {
+        file_name,
+        total_rows,
+        creates,
+        updates,
+        unchanged,
+        errors,
+        rows,
+        progress,
+    } = detail;
     let has_errors = !errors.is_empty();
     let ready = progress.state == ImportState::Ready;
     let q = use_query_map();
@@ -234,16 +282,15 @@ fn Preview(detail: ImportJobView, run: ServerAction<RunImport>) -> impl IntoView
                     </p>
                 }
                     .into_any()
-            } else if ready {
+            } else if ready && writer {
                 view! {
-                    <Show when=move || can_write().get()>
-                        <ActionForm action=run attr:class="inline" attr:data-testid="run-import-form">
-                            <input type="hidden" name="job" value=job.clone() />
-                            <button type="submit" class="primary" data-testid="run-import">
-                                "Import " {users(total_rows)}
-                            </button>
-                        </ActionForm>
-                    </Show>
+                    <ActionForm action=run attr:class="inline" attr:data-testid="run-import-form">
+                        <input type="hidden" name="job" value=job />
+                        <button type="submit" class="primary" data-testid="run-import">
+                            "Import "
+                            {users(total_rows)}
+                        </button>
+                    </ActionForm>
                 }
                     .into_any()
             } else {
@@ -278,7 +325,12 @@ fn Preview(detail: ImportJobView, run: ServerAction<RunImport>) -> impl IntoView
 /// The progress bar and status line of a started import.
 #[component]
 fn Progress(progress: ImportProgress) -> impl IntoView {
-    let ImportProgress { state, done, total, message } = progress;
+    let ImportProgress {
+        state,
+        done,
+        total,
+        message,
+    } = progress;
     let max = total.max(1);
     match state {
         ImportState::Ready => ().into_any(),
@@ -290,13 +342,9 @@ fn Progress(progress: ImportProgress) -> impl IntoView {
                 <p data-testid="import-status" class="muted">
                     "Importing… " {done} " of " {total} " rows written."
                 </p>
-                <noscript>
-                    <meta http-equiv="refresh" content="2" />
-                    <p>
-                        <a href="">"Refresh"</a>
-                        " to see how far the import got."
-                    </p>
-                </noscript>
+                // Without JavaScript the page reloads itself while the import runs. (Set as HTML: with
+                // JavaScript, noscript content is plain text, which hydration must not walk.)
+                <noscript inner_html=NO_JS_REFRESH />
             </section>
         }
         .into_any(),
@@ -331,7 +379,10 @@ fn Progress(progress: ImportProgress) -> impl IntoView {
 /// What a file may contain, and a sample to start from.
 #[component]
 fn FormatHelp() -> impl IntoView {
-    let columns = COLUMNS.iter().map(|c| view! { <li><code>{*c}</code></li> }).collect_view();
+    let columns = COLUMNS
+        .iter()
+        .map(|c| view! { <li><code>{*c}</code></li> })
+        .collect_view();
     view! {
         <section class="help" data-testid="import-help">
             <h2>"File format"</h2>
