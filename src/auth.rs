@@ -52,7 +52,16 @@ pub fn password_problem(password: &str, username: &str) -> Option<String> {
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
         return Some("must not contain the user name".into());
     }
-    const COMMON: [&str; 8] = ["password1234", "123456789012", "qwertyuiopas", "letmein12345", "administrator", "passwordpassword", "welcome12345", "changeme1234"];
+    const COMMON: [&str; 8] = [
+        "password1234",
+        "123456789012",
+        "qwertyuiopas",
+        "letmein12345",
+        "administrator",
+        "passwordpassword",
+        "welcome12345",
+        "changeme1234",
+    ];
     if COMMON.contains(&password.to_lowercase().as_str()) {
         return Some("is too common".into());
     }

@@ -7,16 +7,98 @@ use crate::store::{audit, changes, groups, new_uuid, users, Store};
 use std::collections::BTreeMap;
 
 const FIRST: &[&str] = &[
-    "Ada", "Alan", "Amara", "Aiko", "Björn", "Carmen", "Chen", "Chloé", "Dmitri", "Elena", "Emeka", "Fatima", "Gustavo", "Hana",
-    "Ingrid", "Isabel", "Jamal", "Jonas", "Kavya", "Kenji", "Lars", "Leila", "Lucía", "Mateo", "Mei", "Mohammed", "Nadia",
-    "Noah", "Olga", "Omar", "Priya", "Rafael", "Rosa", "Sven", "Sofia", "Tariq", "Thandiwe", "Tomás", "Ulla", "Valentina",
-    "Wei", "Xavier", "Yasmin", "Yusuf", "Zanele", "Zoë", "Émile", "Ngozi", "Siobhán", "Jürgen",
+    "Ada",
+    "Alan",
+    "Amara",
+    "Aiko",
+    "Björn",
+    "Carmen",
+    "Chen",
+    "Chloé",
+    "Dmitri",
+    "Elena",
+    "Emeka",
+    "Fatima",
+    "Gustavo",
+    "Hana",
+    "Ingrid",
+    "Isabel",
+    "Jamal",
+    "Jonas",
+    "Kavya",
+    "Kenji",
+    "Lars",
+    "Leila",
+    "Lucía",
+    "Mateo",
+    "Mei",
+    "Mohammed",
+    "Nadia",
+    "Noah",
+    "Olga",
+    "Omar",
+    "Priya",
+    "Rafael",
+    "Rosa",
+    "Sven",
+    "Sofia",
+    "Tariq",
+    "Thandiwe",
+    "Tomás",
+    "Ulla",
+    "Valentina",
+    "Wei",
+    "Xavier",
+    "Yasmin",
+    "Yusuf",
+    "Zanele",
+    "Zoë",
+    "Émile",
+    "Ngozi",
+    "Siobhán",
+    "Jürgen",
 ];
 const LAST: &[&str] = &[
-    "Abara", "Andersson", "Bauer", "Castillo", "Chen", "Dubois", "Eriksen", "Fernández", "García", "Haddad", "Hansen",
-    "Ivanova", "Jansen", "Kowalski", "Kumar", "Larsen", "Lindqvist", "Martínez", "Müller", "Nakamura", "Nguyen", "Novak",
-    "O'Brien", "Okafor", "Patel", "Pereira", "Rossi", "Sato", "Schmidt", "Silva", "Singh", "Smith", "Tanaka", "Van der Berg",
-    "Wang", "Williams", "Yilmaz", "Zhang", "Ødegaard", "Núñez",
+    "Abara",
+    "Andersson",
+    "Bauer",
+    "Castillo",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fernández",
+    "García",
+    "Haddad",
+    "Hansen",
+    "Ivanova",
+    "Jansen",
+    "Kowalski",
+    "Kumar",
+    "Larsen",
+    "Lindqvist",
+    "Martínez",
+    "Müller",
+    "Nakamura",
+    "Nguyen",
+    "Novak",
+    "O'Brien",
+    "Okafor",
+    "Patel",
+    "Pereira",
+    "Rossi",
+    "Sato",
+    "Schmidt",
+    "Silva",
+    "Singh",
+    "Smith",
+    "Tanaka",
+    "Van der Berg",
+    "Wang",
+    "Williams",
+    "Yilmaz",
+    "Zhang",
+    "Ødegaard",
+    "Núñez",
 ];
 const DEPARTMENTS: &[(&str, &[&str])] = &[
     ("Engineering", &["Software Engineer", "Senior Software Engineer", "Staff Engineer", "Engineering Manager", "SRE"]),
@@ -194,12 +276,24 @@ pub async fn seed(store: &Store, actor: &Actor, n_users: usize, domain: &str) ->
         // Managers always come earlier in the list, so their rows exist already.
         d.manager_id = mgr.map(|m| ids[m]);
         users::insert(&mut tx, ids[i], &d).await?;
-        changes::append(&mut tx, "user", &ids[i].to_string(), ChangeOp::Create, serde_json::json!({"userPrincipalName": d.user_principal_name})).await?;
+        changes::append(
+            &mut tx,
+            "user",
+            &ids[i].to_string(),
+            ChangeOp::Create,
+            serde_json::json!({"userPrincipalName": d.user_principal_name}),
+        )
+        .await?;
     }
     let mut gids = Vec::new();
     for (name, desc) in GROUPS {
         let id = GroupId(new_uuid());
-        let g = GroupDraft { display_name: name.to_string(), description: Some(desc.to_string()), mail_nickname: Some(ascii_slug(name)), security_enabled: true };
+        let g = GroupDraft {
+            display_name: name.to_string(),
+            description: Some(desc.to_string()),
+            mail_nickname: Some(ascii_slug(name)),
+            security_enabled: true,
+        };
         groups::insert(&mut tx, id, &g).await?;
         changes::append(&mut tx, "group", &id.to_string(), ChangeOp::Create, serde_json::json!({"displayName": name})).await?;
         gids.push((id, *name));
@@ -248,7 +342,11 @@ pub async fn seed(store: &Store, actor: &Actor, n_users: usize, domain: &str) ->
             }
         }
     }
-    audit::append(&mut tx, &actor.audit("directory.seedDemo", "directory", None, None, serde_json::json!({"users": people.len(), "groups": GROUPS.len()}))).await?;
+    audit::append(
+        &mut tx,
+        &actor.audit("directory.seedDemo", "directory", None, None, serde_json::json!({"users": people.len(), "groups": GROUPS.len()})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(people.len())
 }

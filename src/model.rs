@@ -408,11 +408,7 @@ impl UserDraft {
             }
         }
         if d.display_name.is_empty() {
-            let joined = [d.given_name.as_deref(), d.surname.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
+            let joined = [d.given_name.as_deref(), d.surname.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
             d.display_name = joined;
         }
         errs.extend(d.validate());
@@ -429,10 +425,7 @@ impl UserDraft {
         if self.user_principal_name.is_empty() {
             errs.push(FieldError::new("userPrincipalName", "is required"));
         } else if !is_email_like(&self.user_principal_name) {
-            errs.push(FieldError::new(
-                "userPrincipalName",
-                format!("'{}' is not of the form name@domain", self.user_principal_name),
-            ));
+            errs.push(FieldError::new("userPrincipalName", format!("'{}' is not of the form name@domain", self.user_principal_name)));
         }
         if self.display_name.is_empty() {
             errs.push(FieldError::new("displayName", "is required (or give givenName and surname)"));

@@ -1,6 +1,9 @@
 //! Server functions: the portal's calls into the service layer. Each one authorizes through the
 //! session and calls the same `provisio::service` function the JSON API calls. All are POST.
 
+// Form-backed server functions take one argument per form field.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 use provisio::model::{Admin, ApiToken, AuditEntry, Group, Member, Page, Role, User};
 use serde::{Deserialize, Serialize};
@@ -64,8 +67,15 @@ pub(crate) mod ssr {
         if let ServiceError::Store(inner) = &e {
             tracing::error!(error = %inner, "store error in server function");
         }
-        if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
-            opts.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+        // A plain (no-JS) form post must get leptos's redirect back to the page, which carries the
+        // error; only programmatic calls get the status that means the error.
+        let plain_form = use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+            .unwrap_or(false);
+        if !plain_form {
+            if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+                opts.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+            }
         }
         ServerFnError::new(e.public_message())
     }
@@ -79,6 +89,7 @@ pub fn error_text(e: &ServerFnError) -> String {
     }
 }
 
+#[cfg(feature = "ssr")]
 fn opt(s: String) -> Option<String> {
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_string())
@@ -161,7 +172,6 @@ pub async fn get_user(id: String) -> Result<UserDetail, ServerFnError> {
 }
 
 /// Creates (no `id`) or updates a user from the user form, then shows it. Empty fields clear values.
-#[allow(clippy::too_many_arguments)]
 #[server]
 pub async fn save_user(
     id: Option<String>,
@@ -336,7 +346,12 @@ pub async fn remove_member(group_id: String, member_id: String) -> Result<(), Se
 
 /// One page of the audit log.
 #[server]
-pub async fn list_audit(actor_name: Option<String>, action: Option<String>, target_id: Option<String>, after: Option<String>) -> Result<Page<AuditEntry>, ServerFnError> {
+pub async fn list_audit(
+    actor_name: Option<String>,
+    action: Option<String>,
+    target_id: Option<String>,
+    after: Option<String>,
+) -> Result<Page<AuditEntry>, ServerFnError> {
     let (store, actor) = ssr::ctx().await?;
     let q = provisio::model::AuditQuery { actor: actor_name, action, target_id, top: Some(50), after };
     provisio::service::admins::list_audit(&store, &actor, &q).await.map_err(ssr::err)
@@ -351,6 +366,7 @@ pub async fn list_admins_and_tokens() -> Result<(Vec<Admin>, Vec<ApiToken>), Ser
     Ok((admins, tokens))
 }
 
+#[cfg(feature = "ssr")]
 fn parse_role(role: &str) -> Result<Role, ServerFnError> {
     Role::parse(role).ok_or_else(|| ServerFnError::new(format!("role: '{role}' is not Administrator, ApplicationAdministrator or Reader")))
 }
@@ -368,7 +384,9 @@ pub async fn create_admin(username: String, password: String, role: String) -> R
 #[server]
 pub async fn update_admin(id: String, role: String, disabled: Option<String>) -> Result<(), ServerFnError> {
     let (store, actor) = ssr::ctx().await?;
-    provisio::service::admins::update_admin(&store, &actor, &id, Some(parse_role(&role)?), Some(disabled.is_some())).await.map_err(ssr::err)?;
+    provisio::service::admins::update_admin(&store, &actor, &id, Some(parse_role(&role)?), Some(disabled.is_some()))
+        .await
+        .map_err(ssr::err)?;
     leptos_axum::redirect("/admins?saved=1");
     Ok(())
 }
@@ -472,16 +490,12 @@ mod import_ssr {
 
     /// The import jobs of this process.
     pub fn jobs() -> Result<crate::imports::ImportJobs, ServerFnError> {
-        use_context::<crate::imports::ImportJobs>()
-            .ok_or_else(|| ServerFnError::new("server misconfigured: no import jobs"))
+        use_context::<crate::imports::ImportJobs>().ok_or_else(|| ServerFnError::new("server misconfigured: no import jobs"))
     }
 
     /// The error for an unknown, expired or foreign job.
     pub fn no_job() -> ServerFnError {
-        super::ssr::err(provisio::service::ServiceError::NotFound {
-            what: "import",
-            id: "this upload".into(),
-        })
+        super::ssr::err(provisio::service::ServiceError::NotFound { what: "import", id: "this upload".into() })
     }
 
     /// Plain (no JavaScript) form posts are answered with a redirect back to the form, the error encoded
@@ -490,12 +504,7 @@ mod import_ssr {
     pub fn form_friendly<T>(r: Result<T, ServerFnError>) -> Result<T, ServerFnError> {
         if r.is_err() {
             let plain_form = use_context::<axum::http::request::Parts>()
-                .and_then(|p| {
-                    p.headers
-                        .get(axum::http::header::ACCEPT)
-                        .and_then(|v| v.to_str().ok())
-                        .map(|v| v.contains("text/html"))
-                })
+                .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
                 .unwrap_or(false);
             if plain_form {
                 if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
@@ -508,15 +517,11 @@ mod import_ssr {
 
     /// Reads the `file` field of an upload, refusing files over the limit (the rest of the body is
     /// read and discarded, so the browser still gets the answer). Returns the file name and bytes.
-    pub async fn read_upload(
-        data: leptos::server_fn::codec::MultipartData,
-    ) -> Result<(String, Vec<u8>), ServerFnError> {
+    pub async fn read_upload(data: leptos::server_fn::codec::MultipartData) -> Result<(String, Vec<u8>), ServerFnError> {
         use provisio::service::import::MAX_IMPORT_BYTES;
         // Beyond this the connection is simply dropped.
         const DRAIN_LIMIT: usize = 8 * MAX_IMPORT_BYTES;
-        let mut mp = data
-            .into_inner()
-            .ok_or_else(|| ServerFnError::new("expected a multipart form"))?;
+        let mut mp = data.into_inner().ok_or_else(|| ServerFnError::new("expected a multipart form"))?;
         let bad = |e: String| ServerFnError::new(format!("The upload could not be read: {e}"));
         let (mut name, mut bytes, mut seen, mut found) = (String::new(), Vec::new(), 0usize, false);
         while let Some(mut field) = mp.next_field().await.map_err(|e| bad(e.to_string()))? {
@@ -565,10 +570,7 @@ mod import_ssr {
         const MAX: usize = 2000;
         let mut m = format!("Nothing was imported: {}", e.public_message());
         if m.len() > MAX {
-            let cut = (0..=MAX)
-                .rev()
-                .find(|i| m.is_char_boundary(*i))
-                .unwrap_or(0);
+            let cut = (0..=MAX).rev().find(|i| m.is_char_boundary(*i)).unwrap_or(0);
             m.truncate(cut);
             m.push_str(" …");
         }
@@ -594,9 +596,7 @@ pub async fn upload_import(data: MultipartData) -> Result<(), ServerFnError> {
             let (store, actor) = ssr::ctx().await?;
             actor.require_directory_write().map_err(ssr::err)?;
             let (name, bytes) = import_ssr::read_upload(data).await?;
-            let preview = provisio::service::import::preview(&store, &actor, &bytes)
-                .await
-                .map_err(ssr::err)?;
+            let preview = provisio::service::import::preview(&store, &actor, &bytes).await.map_err(ssr::err)?;
             let job = crate::imports::ImportJob::new(bytes, name, actor.name.clone(), preview);
             let id = import_ssr::jobs()?.insert(job);
             leptos_axum::redirect(&format!("/users/import?job={id}"));
@@ -610,20 +610,14 @@ pub async fn upload_import(data: MultipartData) -> Result<(), ServerFnError> {
 #[server]
 pub async fn import_job(job: String) -> Result<ImportJobView, ServerFnError> {
     let (_, actor) = ssr::ctx().await?;
-    import_ssr::jobs()?
-        .get(&job, &actor.name)
-        .map(|j| j.view())
-        .ok_or_else(import_ssr::no_job)
+    import_ssr::jobs()?.get(&job, &actor.name).map(|j| j.view()).ok_or_else(import_ssr::no_job)
 }
 
 /// The progress of an import.
 #[server]
 pub async fn import_status(job: String) -> Result<ImportProgress, ServerFnError> {
     let (_, actor) = ssr::ctx().await?;
-    import_ssr::jobs()?
-        .get(&job, &actor.name)
-        .map(|j| j.progress())
-        .ok_or_else(import_ssr::no_job)
+    import_ssr::jobs()?.get(&job, &actor.name).map(|j| j.progress()).ok_or_else(import_ssr::no_job)
 }
 
 /// Starts importing an uploaded file in the background (every row in one transaction, or none), then

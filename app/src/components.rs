@@ -53,13 +53,31 @@ pub fn Layout() -> impl IntoView {
     }
 }
 
-/// True while the signed-in admin may change the directory (hides write controls from Readers;
-/// the server refuses their writes regardless).
-pub fn can_write() -> Signal<bool> {
+/// Whether the signed-in admin may change the directory, once known. Awaited inside a Suspense /
+/// Transition, so the server's HTML and the hydrated page agree (reading the resource synchronously
+/// would differ between the two and break hydration).
+pub async fn may_write(me: Option<MeResource>) -> bool {
+    match me {
+        Some(me) => me.await.ok().flatten().is_some_and(|m| m.role.can_write_directory()),
+        None => false,
+    }
+}
+
+/// Shows `children` (else `fallback`) only to admins who may change the directory (the server
+/// refuses the others' writes regardless).
+#[component]
+pub fn IfWriter(children: ChildrenFn, #[prop(optional, into)] fallback: ViewFn) -> impl IntoView {
     let me = use_context::<MeResource>();
-    Signal::derive(move || {
-        me.and_then(|r| r.get()).and_then(|r| r.ok()).flatten().map(|m| m.role.can_write_directory()).unwrap_or(false)
-    })
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let (children, fallback) = (children.clone(), fallback.clone());
+                Suspend::new(async move {
+                    if may_write(me).await { children().into_any() } else { fallback.run().into_any() }
+                })
+            }}
+        </Suspense>
+    }
 }
 
 /// An error message box.

@@ -58,12 +58,7 @@ impl ImportJob {
 
     /// The job's progress as the page shows it.
     pub fn progress(&self) -> ImportProgress {
-        ImportProgress {
-            state: self.state,
-            done: self.done,
-            total: self.total,
-            message: self.message.clone(),
-        }
+        ImportProgress { state: self.state, done: self.done, total: self.total, message: self.message.clone() }
     }
 
     /// The job as the page shows it.
@@ -124,11 +119,8 @@ impl ImportJobs {
         let mut jobs = self.lock();
         jobs.retain(|_, j| !j.expired(now));
         while jobs.len() >= MAX_JOBS {
-            let oldest = jobs
-                .iter()
-                .filter(|(_, j)| j.state != ImportState::Running)
-                .min_by_key(|(_, j)| j.created)
-                .map(|(k, _)| k.clone());
+            let oldest =
+                jobs.iter().filter(|(_, j)| j.state != ImportState::Running).min_by_key(|(_, j)| j.created).map(|(k, _)| k.clone());
             match oldest {
                 Some(k) => {
                     jobs.remove(&k);
@@ -158,10 +150,7 @@ impl ImportJobs {
     pub fn start(&self, id: &str, owner: &str) -> Result<Arc<Vec<u8>>, &'static str> {
         self.purge_expired();
         let mut jobs = self.lock();
-        let job = jobs
-            .get_mut(id)
-            .filter(|j| j.owner == owner)
-            .ok_or("This upload has expired: upload the file again.")?;
+        let job = jobs.get_mut(id).filter(|j| j.owner == owner).ok_or("This upload has expired: upload the file again.")?;
         if !job.preview.errors.is_empty() {
             return Err("The file has errors: fix the rows and upload it again.");
         }
@@ -185,11 +174,8 @@ mod tests {
     const SAMPLE: &[u8] = include_bytes!("../../public/sample-users.csv");
 
     async fn temp_store() -> (Store, std::path::PathBuf) {
-        let path =
-            std::env::temp_dir().join(format!("provisio-app-import-{}.db", uuid::Uuid::new_v4()));
-        let store = Store::open(&format!("sqlite://{}", path.display()))
-            .await
-            .expect("open store");
+        let path = std::env::temp_dir().join(format!("provisio-app-import-{}.db", uuid::Uuid::new_v4()));
+        let store = Store::open(&format!("sqlite://{}", path.display())).await.expect("open store");
         (store, path)
     }
 
@@ -203,17 +189,11 @@ mod tests {
     async fn the_sample_file_previews_and_imports_cleanly() {
         let (store, path) = temp_store().await;
         let actor = Actor::cli();
-        let preview = import::preview(&store, &actor, SAMPLE)
-            .await
-            .expect("preview");
+        let preview = import::preview(&store, &actor, SAMPLE).await.expect("preview");
         assert!(preview.errors.is_empty(), "{:?}", preview.errors);
         assert_eq!((preview.total_rows, preview.creates), (3, 3));
         let calls = Mutex::new(Vec::new());
-        let done = import::import(&store, &actor, SAMPLE, &|d, t| {
-            calls.lock().unwrap().push((d, t))
-        })
-        .await
-        .expect("import");
+        let done = import::import(&store, &actor, SAMPLE, &|d, t| calls.lock().unwrap().push((d, t))).await.expect("import");
         assert_eq!(done.creates, 3);
         assert_eq!(calls.lock().unwrap().last(), Some(&(3, 3)));
         store.close().await;
@@ -221,20 +201,9 @@ mod tests {
     }
 
     fn job(owner: &str, errors: usize) -> ImportJob {
-        let mut p = ImportPreview {
-            total_rows: 2,
-            creates: 2,
-            ..Default::default()
-        };
-        p.errors = (0..errors)
-            .map(|i| provisio::model::FieldError::new(format!("row {}", i + 2), "bad"))
-            .collect();
-        ImportJob::new(
-            b"userPrincipalName\na@b.io\nb@b.io\n".to_vec(),
-            "f.csv".into(),
-            owner.into(),
-            p,
-        )
+        let mut p = ImportPreview { total_rows: 2, creates: 2, ..Default::default() };
+        p.errors = (0..errors).map(|i| provisio::model::FieldError::new(format!("row {}", i + 2), "bad")).collect();
+        ImportJob::new(b"userPrincipalName\na@b.io\nb@b.io\n".to_vec(), "f.csv".into(), owner.into(), p)
     }
 
     #[test]
@@ -248,10 +217,7 @@ mod tests {
         assert_eq!(jobs.get(&id, "alice").unwrap().state, ImportState::Running);
         assert!(jobs.start(&id, "alice").is_err(), "a job runs once");
         let bad = jobs.insert(job("alice", 1));
-        assert!(
-            jobs.start(&bad, "alice").is_err(),
-            "a file with errors is not imported"
-        );
+        assert!(jobs.start(&bad, "alice").is_err(), "a file with errors is not imported");
     }
 
     #[test]

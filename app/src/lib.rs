@@ -6,9 +6,9 @@
 
 pub mod api;
 pub mod components;
-pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod imports;
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod session;
 
@@ -16,7 +16,7 @@ use components::Layout;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 use pages::*;
 
 /// What every server function and page render needs in its context: the store and the import jobs.
@@ -59,18 +59,18 @@ pub fn App() -> impl IntoView {
         <Title text="Provisio" />
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
-                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=HomePage />
-                    <Route path=path!("/users") view=UsersPage />
-                    <Route path=path!("/users/new") view=NewUserPage />
-                    <Route path=path!("/users/import") view=ImportPage />
-                    <Route path=path!("/users/:id") view=UserPage />
-                    <Route path=path!("/groups") view=GroupsPage />
-                    <Route path=path!("/groups/:id") view=GroupPage />
-                    <Route path=path!("/recycle-bin") view=RecycleBinPage />
-                    <Route path=path!("/audit") view=AuditPage />
-                    <Route path=path!("/admins") view=AdminsPage />
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/new") view=NewUserPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/import") view=ImportPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/:id") view=UserPage ssr=SsrMode::Async />
+                    <Route path=path!("/groups") view=GroupsPage ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:id") view=GroupPage ssr=SsrMode::Async />
+                    <Route path=path!("/recycle-bin") view=RecycleBinPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/admins") view=AdminsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -49,7 +49,13 @@ pub fn app(state: AppState) -> Router {
     let fn_ctx = app_ctx.clone();
     let server_fns = move |req: Request<Body>| {
         let ctx = fn_ctx.clone();
-        async move { handle_server_fns_with_context(ctx, req).await.into_response() }
+        async move {
+            if req.uri().path().starts_with("/api/v1/") {
+                return api::error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such API route", None)
+                    .into_response();
+            }
+            handle_server_fns_with_context(ctx, req).await.into_response()
+        }
     };
     let routes = generate_route_list(App);
     let leptos_options = state.leptos.clone();

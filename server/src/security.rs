@@ -128,7 +128,9 @@ mod tests {
         assert!(cross_origin_problem(&req(Method::GET, &[("origin", "https://evil.example")])).is_none());
         assert!(cross_origin_problem(&req(Method::POST, &[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")])).is_none());
         assert!(cross_origin_problem(&req(Method::POST, &[("sec-fetch-site", "same-origin")])).is_none());
-        assert!(cross_origin_problem(&req(Method::DELETE, &[("authorization", "Bearer pvo_x"), ("origin", "https://evil.example")])).is_none());
+        assert!(
+            cross_origin_problem(&req(Method::DELETE, &[("authorization", "Bearer pvo_x"), ("origin", "https://evil.example")])).is_none()
+        );
     }
 
     #[test]
@@ -137,6 +139,10 @@ mod tests {
         assert!(cross_origin_problem(&req(Method::POST, &[("sec-fetch-site", "cross-site")])).is_some());
         assert!(cross_origin_problem(&req(Method::PATCH, &[("host", "a"), ("origin", "null")])).is_some());
         // A cookie next to a bearer token does not excuse a foreign origin.
-        assert!(cross_origin_problem(&req(Method::POST, &[("host", "a"), ("authorization", "Bearer x"), ("cookie", "id=1"), ("origin", "http://b")])).is_some());
+        assert!(cross_origin_problem(&req(
+            Method::POST,
+            &[("host", "a"), ("authorization", "Bearer x"), ("cookie", "id=1"), ("origin", "http://b")]
+        ))
+        .is_some());
     }
 }

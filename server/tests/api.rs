@@ -98,7 +98,19 @@ async fn openapi_is_public_and_describes_every_route() {
     let r = t.send(Method::GET, "/api/v1/openapi.json", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
     let paths = r.body["paths"].as_object().unwrap();
-    for p in ["/login", "/logout", "/users", "/users/{id}", "/users/{id}/restore", "/users/import", "/groups", "/groups/{id}", "/groups/{id}/members", "/groups/{id}/members/{memberId}", "/audit"] {
+    for p in [
+        "/login",
+        "/logout",
+        "/users",
+        "/users/{id}",
+        "/users/{id}/restore",
+        "/users/import",
+        "/groups",
+        "/groups/{id}",
+        "/groups/{id}/members",
+        "/groups/{id}/members/{memberId}",
+        "/audit",
+    ] {
         assert!(paths.contains_key(p), "{p} missing");
     }
 }
@@ -137,7 +149,9 @@ async fn repeated_failures_are_throttled_with_retry_after() {
 #[tokio::test]
 async fn anonymous_callers_get_401_and_pages_redirect_to_sign_in() {
     let t = app().await;
-    for (m, u) in [(Method::GET, "/api/v1/users"), (Method::POST, "/api/v1/users"), (Method::GET, "/api/v1/groups"), (Method::GET, "/api/v1/audit")] {
+    for (m, u) in
+        [(Method::GET, "/api/v1/users"), (Method::POST, "/api/v1/users"), (Method::GET, "/api/v1/groups"), (Method::GET, "/api/v1/audit")]
+    {
         let r = t.send(m, u, None, Some(json!({}))).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{u}");
         assert_eq!(error_code(&r), "unauthorized");
@@ -166,14 +180,23 @@ async fn user_lifecycle_through_the_api() {
     let t = app().await;
     let c = t.login("appadmin").await;
     let r = t
-        .send(Method::POST, "/api/v1/users", Some(&c), Some(json!({"userPrincipalName": "ada@contoso.example", "givenName": "Ada", "surname": "Lovelace", "department": "Engineering"})))
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&c),
+            Some(
+                json!({"userPrincipalName": "ada@contoso.example", "givenName": "Ada", "surname": "Lovelace", "department": "Engineering"}),
+            ),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(r.body["displayName"], "Ada Lovelace");
     assert_eq!(r.body["accountEnabled"], true);
 
-    let dup = t.send(Method::POST, "/api/v1/users", Some(&c), Some(json!({"userPrincipalName": "ADA@contoso.example", "displayName": "X"}))).await;
+    let dup = t
+        .send(Method::POST, "/api/v1/users", Some(&c), Some(json!({"userPrincipalName": "ADA@contoso.example", "displayName": "X"})))
+        .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     assert_eq!(dup.body["error"]["field"], "userPrincipalName");
 
@@ -186,14 +209,18 @@ async fn user_lifecycle_through_the_api() {
     let syntax = t.raw(Method::POST, "/api/v1/users", Some(&c), &[], Some(("application/json", b"{not json".to_vec()))).await;
     assert_eq!(syntax.status, StatusCode::BAD_REQUEST);
 
-    let patched = t.send(Method::PATCH, &format!("/api/v1/users/{id}"), Some(&c), Some(json!({"department": null, "jobTitle": "Analyst"}))).await;
+    let patched =
+        t.send(Method::PATCH, &format!("/api/v1/users/{id}"), Some(&c), Some(json!({"department": null, "jobTitle": "Analyst"}))).await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
     assert_eq!(patched.body["department"], Value::Null);
     assert_eq!(patched.body["jobTitle"], "Analyst");
     assert_eq!(patched.body["givenName"], "Ada");
 
     assert_eq!(t.send(Method::GET, &format!("/api/v1/users/{id}"), Some(&c), None).await.body["jobTitle"], "Analyst");
-    assert_eq!(t.send(Method::GET, "/api/v1/users/00000000-0000-0000-0000-000000000000", Some(&c), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.send(Method::GET, "/api/v1/users/00000000-0000-0000-0000-000000000000", Some(&c), None).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(t.send(Method::GET, "/api/v1/users/not-an-id", Some(&c), None).await.status, StatusCode::NOT_FOUND);
 
     // Permanent delete needs the recycle bin first.
@@ -262,7 +289,8 @@ async fn csv_import_is_all_or_nothing() {
     let t = app().await;
     let c = t.login("root").await;
     let good = "userPrincipalName,displayName,department,manager\nboss@contoso.example,The Boss,Sales,\nwork@contoso.example,A Worker,Sales,boss@contoso.example\n";
-    let preview = t.raw(Method::POST, "/api/v1/users/import?dryRun=true", Some(&c), &[], Some(("text/csv", good.as_bytes().to_vec()))).await;
+    let preview =
+        t.raw(Method::POST, "/api/v1/users/import?dryRun=true", Some(&c), &[], Some(("text/csv", good.as_bytes().to_vec()))).await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
     assert_eq!(preview.body["creates"], 2);
     assert_eq!(t.send(Method::GET, "/api/v1/users", Some(&c), None).await.body["value"].as_array().unwrap().len(), 0);
@@ -287,13 +315,19 @@ async fn groups_and_members() {
     let g = t.send(Method::POST, "/api/v1/groups", Some(&c), Some(json!({"displayName": "Pilots", "description": "Pilot users"}))).await;
     assert_eq!(g.status, StatusCode::CREATED, "{}", g.text);
     let gid = g.body["id"].as_str().unwrap().to_string();
-    let u = t.send(Method::POST, "/api/v1/users", Some(&c), Some(json!({"userPrincipalName": "p@contoso.example", "displayName": "P"}))).await;
+    let u =
+        t.send(Method::POST, "/api/v1/users", Some(&c), Some(json!({"userPrincipalName": "p@contoso.example", "displayName": "P"}))).await;
     let uid = u.body["id"].as_str().unwrap().to_string();
 
     let add = t.send(Method::POST, &format!("/api/v1/groups/{gid}/members"), Some(&c), Some(json!({"id": uid}))).await;
     assert_eq!(add.status, StatusCode::CREATED, "{}", add.text);
-    assert_eq!(t.send(Method::POST, &format!("/api/v1/groups/{gid}/members"), Some(&c), Some(json!({"id": uid}))).await.status, StatusCode::CONFLICT);
-    let none = t.send(Method::POST, &format!("/api/v1/groups/{gid}/members"), Some(&c), Some(json!({"id": "00000000-0000-0000-0000-000000000001"}))).await;
+    assert_eq!(
+        t.send(Method::POST, &format!("/api/v1/groups/{gid}/members"), Some(&c), Some(json!({"id": uid}))).await.status,
+        StatusCode::CONFLICT
+    );
+    let none = t
+        .send(Method::POST, &format!("/api/v1/groups/{gid}/members"), Some(&c), Some(json!({"id": "00000000-0000-0000-0000-000000000001"})))
+        .await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(none.body["error"]["field"], "id");
     let self_nest = t.send(Method::POST, &format!("/api/v1/groups/{gid}/members"), Some(&c), Some(json!({"id": gid}))).await;
@@ -318,7 +352,9 @@ async fn groups_and_members() {
 async fn readers_cannot_change_anything() {
     let t = app().await;
     let admin = t.login("root").await;
-    let u = t.send(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"userPrincipalName": "r@contoso.example", "displayName": "R"}))).await;
+    let u = t
+        .send(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"userPrincipalName": "r@contoso.example", "displayName": "R"})))
+        .await;
     let uid = u.body["id"].as_str().unwrap().to_string();
     let g = t.send(Method::POST, "/api/v1/groups", Some(&admin), Some(json!({"displayName": "G"}))).await;
     let gid = g.body["id"].as_str().unwrap().to_string();
@@ -344,7 +380,8 @@ async fn readers_cannot_change_anything() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{m} {u}: {}", r.text);
         assert_eq!(error_code(&r), "forbidden");
     }
-    let import = t.raw(Method::POST, "/api/v1/users/import", Some(&c), &[], Some(("text/csv", b"userPrincipalName\na@b.io\n".to_vec()))).await;
+    let import =
+        t.raw(Method::POST, "/api/v1/users/import", Some(&c), &[], Some(("text/csv", b"userPrincipalName\na@b.io\n".to_vec()))).await;
     assert_eq!(import.status, StatusCode::FORBIDDEN);
     // Nothing changed.
     assert_eq!(t.send(Method::GET, &format!("/api/v1/users/{uid}"), Some(&admin), None).await.body["deletedDateTime"], Value::Null);
@@ -355,14 +392,28 @@ async fn cross_origin_changes_are_refused() {
     let t = app().await;
     let c = t.login("root").await;
     let evil = t
-        .raw(Method::POST, "/api/v1/groups", Some(&c), &[("origin", "https://evil.example")], Some(("application/json", br#"{"displayName":"X"}"#.to_vec())))
+        .raw(
+            Method::POST,
+            "/api/v1/groups",
+            Some(&c),
+            &[("origin", "https://evil.example")],
+            Some(("application/json", br#"{"displayName":"X"}"#.to_vec())),
+        )
         .await;
     assert_eq!(evil.status, StatusCode::FORBIDDEN);
     assert_eq!(error_code(&evil), "cross_origin");
     let site = t.raw(Method::DELETE, "/api/v1/users/x", Some(&c), &[("sec-fetch-site", "cross-site")], None).await;
     assert_eq!(site.status, StatusCode::FORBIDDEN);
     // Server functions are guarded the same way.
-    let sfn = t.raw(Method::POST, "/api/logout", Some(&c), &[("origin", "https://evil.example")], Some(("application/x-www-form-urlencoded", vec![]))).await;
+    let sfn = t
+        .raw(
+            Method::POST,
+            "/api/logout",
+            Some(&c),
+            &[("origin", "https://evil.example")],
+            Some(("application/x-www-form-urlencoded", vec![])),
+        )
+        .await;
     assert_eq!(sfn.status, StatusCode::FORBIDDEN);
     assert_eq!(t.send(Method::GET, "/api/v1/groups", Some(&c), None).await.body["value"].as_array().unwrap().len(), 0);
 }
@@ -377,7 +428,13 @@ async fn api_tokens_and_admin_accounts() {
     let tid = tok.body["id"].as_str().unwrap().to_string();
     let bearer = format!("Bearer {secret}");
     let by_token = t
-        .raw(Method::POST, "/api/v1/groups", None, &[("authorization", &bearer), ("origin", "https://elsewhere.example")], Some(("application/json", br#"{"displayName":"From CI"}"#.to_vec())))
+        .raw(
+            Method::POST,
+            "/api/v1/groups",
+            None,
+            &[("authorization", &bearer), ("origin", "https://elsewhere.example")],
+            Some(("application/json", br#"{"displayName":"From CI"}"#.to_vec())),
+        )
         .await;
     assert_eq!(by_token.status, StatusCode::CREATED, "{}", by_token.text);
     let listed = t.send(Method::GET, "/api/v1/tokens", Some(&c), None).await;
@@ -391,16 +448,27 @@ async fn api_tokens_and_admin_accounts() {
     assert_eq!(t.send(Method::DELETE, &format!("/api/v1/tokens/{tid}"), Some(&c), None).await.status, StatusCode::NO_CONTENT);
     assert_eq!(t.raw(Method::GET, "/api/v1/users", None, &[("authorization", &bearer)], None).await.status, StatusCode::UNAUTHORIZED);
 
-    let weak = t.send(Method::POST, "/api/v1/admins", Some(&c), Some(json!({"username": "eve", "password": "short", "role": "Reader"}))).await;
+    let weak =
+        t.send(Method::POST, "/api/v1/admins", Some(&c), Some(json!({"username": "eve", "password": "short", "role": "Reader"}))).await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(weak.body["error"]["field"], "password");
-    let bad_role = t.send(Method::POST, "/api/v1/admins", Some(&c), Some(json!({"username": "eve", "password": "long-enough-password", "role": "God"}))).await;
+    let bad_role = t
+        .send(Method::POST, "/api/v1/admins", Some(&c), Some(json!({"username": "eve", "password": "long-enough-password", "role": "God"})))
+        .await;
     assert_eq!(bad_role.body["error"]["field"], "role");
-    let eve = t.send(Method::POST, "/api/v1/admins", Some(&c), Some(json!({"username": "eve", "password": "long-enough-password", "role": "Reader"}))).await;
+    let eve = t
+        .send(
+            Method::POST,
+            "/api/v1/admins",
+            Some(&c),
+            Some(json!({"username": "eve", "password": "long-enough-password", "role": "Reader"})),
+        )
+        .await;
     assert_eq!(eve.status, StatusCode::CREATED, "{}", eve.text);
     assert!(eve.body.get("passwordHash").is_none() && !eve.text.contains("argon2"));
     let eid = eve.body["id"].as_str().unwrap().to_string();
-    let promoted = t.send(Method::PATCH, &format!("/api/v1/admins/{eid}"), Some(&c), Some(json!({"role": "ApplicationAdministrator"}))).await;
+    let promoted =
+        t.send(Method::PATCH, &format!("/api/v1/admins/{eid}"), Some(&c), Some(json!({"role": "ApplicationAdministrator"}))).await;
     assert_eq!(promoted.body["role"], "ApplicationAdministrator");
     let list = t.send(Method::GET, "/api/v1/admins", Some(&c), None).await;
     assert_eq!(list.body["value"].as_array().unwrap().len(), 4);

@@ -47,7 +47,11 @@ pub async fn create_admin(store: &Store, actor: &Actor, username: &str, password
         return Err(ServiceError::Conflict(FieldError::new("username", format!("'{username}' is taken"))));
     }
     admins::insert(&mut tx, id, &username, &h, role).await?;
-    audit::append(&mut tx, &actor.audit("admin.create", "admin", Some(id.to_string()), Some(username.clone()), serde_json::json!({"after": {"role": role}}))).await?;
+    audit::append(
+        &mut tx,
+        &actor.audit("admin.create", "admin", Some(id.to_string()), Some(username.clone()), serde_json::json!({"after": {"role": role}})),
+    )
+    .await?;
     let a = admins::get(&mut tx, id).await?.ok_or_else(|| ServiceError::NotFound { what: "admin", id: id.to_string() })?;
     tx.commit().await?;
     Ok(a)
@@ -89,14 +93,21 @@ pub async fn update_admin(store: &Store, actor: &Actor, id: &str, role: Option<R
 pub async fn reset_password(store: &Store, actor: &Actor, username: &str, password: &str) -> Result<Admin> {
     actor.require_admin_management()?;
     let mut conn = store.conn().await?;
-    let a = admins::credentials(&mut conn, username).await?.ok_or_else(|| ServiceError::NotFound { what: "admin", id: username.to_string() })?.admin;
+    let a = admins::credentials(&mut conn, username)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound { what: "admin", id: username.to_string() })?
+        .admin;
     drop(conn);
     check_password(password, &a.username)?;
     let h = hash(password).await;
     let mut tx = store.begin().await?;
     admins::set_password(&mut tx, a.id, &h).await?;
     sessions::delete_for_admin(&mut tx, &a.id.to_string()).await?;
-    audit::append(&mut tx, &actor.audit("admin.resetPassword", "admin", Some(a.id.to_string()), Some(a.username.clone()), serde_json::json!({}))).await?;
+    audit::append(
+        &mut tx,
+        &actor.audit("admin.resetPassword", "admin", Some(a.id.to_string()), Some(a.username.clone()), serde_json::json!({})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(a)
 }
@@ -115,7 +126,11 @@ pub async fn delete_admin(store: &Store, actor: &Actor, id: &str) -> Result<()> 
     }
     admins::delete(&mut tx, aid).await?;
     sessions::delete_for_admin(&mut tx, &aid.to_string()).await?;
-    audit::append(&mut tx, &actor.audit("admin.delete", "admin", Some(aid.to_string()), Some(a.username), serde_json::json!({"before": {"role": a.role}}))).await?;
+    audit::append(
+        &mut tx,
+        &actor.audit("admin.delete", "admin", Some(aid.to_string()), Some(a.username), serde_json::json!({"before": {"role": a.role}})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -151,7 +166,11 @@ pub async fn create_token(store: &Store, actor: &Actor, name: &str, role: Role) 
     let id = TokenId(new_uuid());
     let mut tx = store.begin().await?;
     admins::insert_token(&mut tx, id, name, &auth::token_hash(&token), &token[..8], role, &actor.name).await?;
-    audit::append(&mut tx, &actor.audit("token.create", "token", Some(id.to_string()), Some(name.to_string()), serde_json::json!({"after": {"role": role}}))).await?;
+    audit::append(
+        &mut tx,
+        &actor.audit("token.create", "token", Some(id.to_string()), Some(name.to_string()), serde_json::json!({"after": {"role": role}})),
+    )
+    .await?;
     let t = admins::get_token(&mut tx, id).await?.ok_or_else(|| ServiceError::NotFound { what: "token", id: id.to_string() })?;
     tx.commit().await?;
     Ok((t, token))

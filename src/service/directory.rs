@@ -85,12 +85,28 @@ pub(crate) async fn create_user_in(conn: &mut AnyConnection, actor: &Actor, d: &
     users::insert(conn, id, d).await?;
     let snapshot = serde_json::to_value(d).unwrap_or_default();
     changes::append(conn, "user", &id.to_string(), ChangeOp::Create, snapshot.clone()).await?;
-    audit::append(conn, &actor.audit("user.create", "user", Some(id.to_string()), Some(d.user_principal_name.clone()), serde_json::json!({"after": snapshot}))).await?;
+    audit::append(
+        conn,
+        &actor.audit(
+            "user.create",
+            "user",
+            Some(id.to_string()),
+            Some(d.user_principal_name.clone()),
+            serde_json::json!({"after": snapshot}),
+        ),
+    )
+    .await?;
     Ok(id)
 }
 
 /// Updates a user inside an open transaction; returns whether anything changed.
-pub(crate) async fn update_user_in(conn: &mut AnyConnection, actor: &Actor, id: UserId, before: &UserDraft, after: &UserDraft) -> Result<bool> {
+pub(crate) async fn update_user_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: UserId,
+    before: &UserDraft,
+    after: &UserDraft,
+) -> Result<bool> {
     let diff = user_diff(before, after);
     if diff.is_empty() {
         return Ok(false);
@@ -99,7 +115,17 @@ pub(crate) async fn update_user_in(conn: &mut AnyConnection, actor: &Actor, id: 
     users::update(conn, id, after).await?;
     let detail = serde_json::Value::Object(diff);
     changes::append(conn, "user", &id.to_string(), ChangeOp::Update, detail.clone()).await?;
-    audit::append(conn, &actor.audit("user.update", "user", Some(id.to_string()), Some(after.user_principal_name.clone()), serde_json::json!({"changes": detail}))).await?;
+    audit::append(
+        conn,
+        &actor.audit(
+            "user.update",
+            "user",
+            Some(id.to_string()),
+            Some(after.user_principal_name.clone()),
+            serde_json::json!({"changes": detail}),
+        ),
+    )
+    .await?;
     Ok(true)
 }
 
@@ -142,7 +168,8 @@ pub async fn delete_user(store: &Store, actor: &Actor, id: &str) -> Result<()> {
     }
     users::set_deleted(&mut tx, uid, true).await?;
     changes::append(&mut tx, "user", &uid.to_string(), ChangeOp::SoftDelete, serde_json::json!({})).await?;
-    audit::append(&mut tx, &actor.audit("user.delete", "user", Some(uid.to_string()), Some(u.user_principal_name), serde_json::json!({}))).await?;
+    audit::append(&mut tx, &actor.audit("user.delete", "user", Some(uid.to_string()), Some(u.user_principal_name), serde_json::json!({})))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -158,7 +185,8 @@ pub async fn restore_user(store: &Store, actor: &Actor, id: &str) -> Result<User
     }
     users::set_deleted(&mut tx, uid, false).await?;
     changes::append(&mut tx, "user", &uid.to_string(), ChangeOp::Restore, serde_json::json!({})).await?;
-    audit::append(&mut tx, &actor.audit("user.restore", "user", Some(uid.to_string()), Some(u.user_principal_name), serde_json::json!({}))).await?;
+    audit::append(&mut tx, &actor.audit("user.restore", "user", Some(uid.to_string()), Some(u.user_principal_name), serde_json::json!({})))
+        .await?;
     let user = users::get(&mut tx, uid).await?.ok_or_else(|| ServiceError::NotFound { what: "user", id: id.to_string() })?;
     tx.commit().await?;
     Ok(user)
@@ -227,7 +255,11 @@ pub async fn create_group(store: &Store, actor: &Actor, input: GroupInput) -> Re
     groups::insert(&mut tx, id, &d).await?;
     let snapshot = serde_json::to_value(&d).unwrap_or_default();
     changes::append(&mut tx, "group", &id.to_string(), ChangeOp::Create, snapshot.clone()).await?;
-    audit::append(&mut tx, &actor.audit("group.create", "group", Some(id.to_string()), Some(d.display_name.clone()), serde_json::json!({"after": snapshot}))).await?;
+    audit::append(
+        &mut tx,
+        &actor.audit("group.create", "group", Some(id.to_string()), Some(d.display_name.clone()), serde_json::json!({"after": snapshot})),
+    )
+    .await?;
     let g = groups::get(&mut tx, id).await?.ok_or_else(|| ServiceError::NotFound { what: "group", id: id.to_string() })?;
     tx.commit().await?;
     Ok(g)
@@ -241,12 +273,23 @@ pub async fn update_group(store: &Store, actor: &Actor, id: &str, input: GroupIn
     let g = groups::get(&mut tx, gid).await?.ok_or_else(|| ServiceError::NotFound { what: "group", id: id.to_string() })?;
     let before = GroupDraft::from_group(&g);
     let after = before.apply(input).map_err(ServiceError::Validation)?;
-    let diff = crate::model::diff_objects(&serde_json::to_value(&before).unwrap_or_default(), &serde_json::to_value(&after).unwrap_or_default());
+    let diff =
+        crate::model::diff_objects(&serde_json::to_value(&before).unwrap_or_default(), &serde_json::to_value(&after).unwrap_or_default());
     if !diff.is_empty() {
         groups::update(&mut tx, gid, &after).await?;
         let detail = serde_json::Value::Object(diff);
         changes::append(&mut tx, "group", &gid.to_string(), ChangeOp::Update, detail.clone()).await?;
-        audit::append(&mut tx, &actor.audit("group.update", "group", Some(gid.to_string()), Some(after.display_name.clone()), serde_json::json!({"changes": detail}))).await?;
+        audit::append(
+            &mut tx,
+            &actor.audit(
+                "group.update",
+                "group",
+                Some(gid.to_string()),
+                Some(after.display_name.clone()),
+                serde_json::json!({"changes": detail}),
+            ),
+        )
+        .await?;
     }
     let g = groups::get(&mut tx, gid).await?.ok_or_else(|| ServiceError::NotFound { what: "group", id: id.to_string() })?;
     tx.commit().await?;
@@ -261,7 +304,8 @@ pub async fn delete_group(store: &Store, actor: &Actor, id: &str) -> Result<()> 
     let g = groups::get(&mut tx, gid).await?.ok_or_else(|| ServiceError::NotFound { what: "group", id: id.to_string() })?;
     groups::delete(&mut tx, gid).await?;
     changes::append(&mut tx, "group", &gid.to_string(), ChangeOp::HardDelete, serde_json::json!({})).await?;
-    audit::append(&mut tx, &actor.audit("group.delete", "group", Some(gid.to_string()), Some(g.display_name), serde_json::json!({}))).await?;
+    audit::append(&mut tx, &actor.audit("group.delete", "group", Some(gid.to_string()), Some(g.display_name), serde_json::json!({})))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -317,7 +361,17 @@ pub async fn add_member(store: &Store, actor: &Actor, group_id: &str, member_id:
     groups::add_member(&mut tx, gid, member_id, kind).await?;
     let detail = serde_json::json!({"memberId": member_id, "memberKind": kind.as_str()});
     changes::append(&mut tx, "group", &gid.to_string(), ChangeOp::MemberAdd, detail.clone()).await?;
-    audit::append(&mut tx, &actor.audit("group.addMember", "group", Some(gid.to_string()), Some(g.display_name), serde_json::json!({"member": name, "memberId": member_id}))).await?;
+    audit::append(
+        &mut tx,
+        &actor.audit(
+            "group.addMember",
+            "group",
+            Some(gid.to_string()),
+            Some(g.display_name),
+            serde_json::json!({"member": name, "memberId": member_id}),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Member { id: member_id.to_string(), kind, display_name: name, user_principal_name: upn })
 }
@@ -332,7 +386,17 @@ pub async fn remove_member(store: &Store, actor: &Actor, group_id: &str, member_
         return Err(ServiceError::NotFound { what: "member", id: member_id.to_string() });
     }
     changes::append(&mut tx, "group", &gid.to_string(), ChangeOp::MemberRemove, serde_json::json!({"memberId": member_id.trim()})).await?;
-    audit::append(&mut tx, &actor.audit("group.removeMember", "group", Some(gid.to_string()), Some(g.display_name), serde_json::json!({"memberId": member_id.trim()}))).await?;
+    audit::append(
+        &mut tx,
+        &actor.audit(
+            "group.removeMember",
+            "group",
+            Some(gid.to_string()),
+            Some(g.display_name),
+            serde_json::json!({"memberId": member_id.trim()}),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

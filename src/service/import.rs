@@ -22,9 +22,28 @@ pub const PREVIEW_ROWS: usize = 50;
 
 /// The columns a file may have, by API name.
 pub const COLUMNS: [&str; 22] = [
-    "userPrincipalName", "displayName", "givenName", "surname", "mail", "otherMails", "mailNickname", "department",
-    "jobTitle", "companyName", "employeeId", "employeeType", "officeLocation", "city", "country", "usageLocation",
-    "preferredLanguage", "mobilePhone", "businessPhones", "accountEnabled", "manager", "id",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "otherMails",
+    "mailNickname",
+    "department",
+    "jobTitle",
+    "companyName",
+    "employeeId",
+    "employeeType",
+    "officeLocation",
+    "city",
+    "country",
+    "usageLocation",
+    "preferredLanguage",
+    "mobilePhone",
+    "businessPhones",
+    "accountEnabled",
+    "manager",
+    "id",
 ];
 
 /// What importing a row will do.
@@ -149,7 +168,9 @@ fn parse(csv_bytes: &[u8]) -> (Vec<ParsedRow>, Vec<FieldError>) {
             Ok(r) => r,
             Err(e) => {
                 let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("has {len} fields but the header has {expected_len}"),
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("has {len} fields but the header has {expected_len}")
+                    }
                     _ => format!("cannot be read: {e}"),
                 };
                 errors.push(FieldError::new(format!("row {row}"), msg));
@@ -250,7 +271,8 @@ async fn plan(conn: &mut sqlx::AnyConnection, csv_bytes: &[u8]) -> Result<Plan> 
         }
         let existing = if upn.is_empty() { None } else { users::find_by_upn(conn, &upn).await? };
         if existing.as_ref().is_some_and(|u| u.deleted_date_time.is_some()) {
-            errors.push(FieldError::new(cell_field(r.row, "userPrincipalName"), format!("'{upn}' is in the recycle bin; restore it first")));
+            errors
+                .push(FieldError::new(cell_field(r.row, "userPrincipalName"), format!("'{upn}' is in the recycle bin; restore it first")));
             continue;
         }
         let base = existing.as_ref().map(UserDraft::from_user).unwrap_or_else(UserDraft::new_user);
@@ -265,7 +287,9 @@ async fn plan(conn: &mut sqlx::AnyConnection, csv_bytes: &[u8]) -> Result<Plan> 
             }
             if !file_upns.contains_key(&ml) {
                 match users::find_by_upn(conn, &ml).await? {
-                    Some(mu) if mu.deleted_date_time.is_none() => input.manager = Some(Some(ObjectRef { id: mu.id.to_string(), display_name: None })),
+                    Some(mu) if mu.deleted_date_time.is_none() => {
+                        input.manager = Some(Some(ObjectRef { id: mu.id.to_string(), display_name: None }))
+                    }
                     _ => {
                         errors.push(FieldError::new(cell_field(r.row, "manager"), format!("no user '{m}' in the directory or this file")));
                         continue;
@@ -294,7 +318,12 @@ async fn plan(conn: &mut sqlx::AnyConnection, csv_bytes: &[u8]) -> Result<Plan> 
                     RowAction::Unchanged => preview.unchanged += 1,
                 }
                 if preview.rows.len() < PREVIEW_ROWS {
-                    preview.rows.push(PreviewRow { row: r.row, user_principal_name: d.user_principal_name.clone(), display_name: d.display_name.clone(), action });
+                    preview.rows.push(PreviewRow {
+                        row: r.row,
+                        user_principal_name: d.user_principal_name.clone(),
+                        display_name: d.display_name.clone(),
+                        action,
+                    });
                 }
                 steps.push((r.row, existing.map(|u| (u.id, UserDraft::from_user(&u))), d, in_file_manager));
             }
@@ -314,7 +343,12 @@ pub async fn preview(store: &Store, actor: &Actor, csv_bytes: &[u8]) -> Result<I
 
 /// Imports a file: every row, in one transaction, or nothing if any row has a problem (then the error
 /// lists every problem). `progress(done, total)` is called as rows are written.
-pub async fn import(store: &Store, actor: &Actor, csv_bytes: &[u8], progress: &(dyn Fn(usize, usize) + Send + Sync)) -> Result<ImportPreview> {
+pub async fn import(
+    store: &Store,
+    actor: &Actor,
+    csv_bytes: &[u8],
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
+) -> Result<ImportPreview> {
     actor.require_directory_write()?;
     let mut tx = store.begin().await?;
     let plan = plan(&mut tx, csv_bytes).await?;
@@ -346,7 +380,13 @@ pub async fn import(store: &Store, actor: &Actor, csv_bytes: &[u8], progress: &(
     }
     crate::store::audit::append(
         &mut tx,
-        &actor.audit("user.import", "user", None, None, serde_json::json!({"rows": total, "creates": plan.preview.creates, "updates": plan.preview.updates})),
+        &actor.audit(
+            "user.import",
+            "user",
+            None,
+            None,
+            serde_json::json!({"rows": total, "creates": plan.preview.creates, "updates": plan.preview.updates}),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -355,7 +395,9 @@ pub async fn import(store: &Store, actor: &Actor, csv_bytes: &[u8], progress: &(
 
 fn with_row(e: ServiceError, row: usize) -> ServiceError {
     match e {
-        ServiceError::Validation(v) => ServiceError::Validation(v.into_iter().map(|f| FieldError::new(cell_field(row, &f.field), f.message)).collect()),
+        ServiceError::Validation(v) => {
+            ServiceError::Validation(v.into_iter().map(|f| FieldError::new(cell_field(row, &f.field), f.message)).collect())
+        }
         ServiceError::Conflict(f) => ServiceError::Validation(vec![FieldError::new(cell_field(row, &f.field), f.message)]),
         other => other,
     }

@@ -49,7 +49,14 @@ impl Actor {
     }
 
     /// An audit record by this actor.
-    pub fn audit(&self, action: &str, target_type: &str, target_id: Option<String>, target_name: Option<String>, details: serde_json::Value) -> NewAudit {
+    pub fn audit(
+        &self,
+        action: &str,
+        target_type: &str,
+        target_id: Option<String>,
+        target_name: Option<String>,
+        details: serde_json::Value,
+    ) -> NewAudit {
         NewAudit {
             actor: self.name.clone(),
             action: action.into(),

@@ -33,7 +33,11 @@ pub async fn login(store: &Store, username: &str, password: &str, ip: Option<&st
             throttle::clear(&mut tx, &user_key).await?;
             admins::touch_sign_in(&mut tx, a.id).await?;
             let actor = Actor { name: a.username.clone(), role: a.role, admin_id: Some(a.id), ip: ip.map(str::to_string) };
-            crate::store::audit::append(&mut tx, &actor.audit("admin.signIn", "admin", Some(a.id.to_string()), Some(a.username.clone()), serde_json::json!({}))).await?;
+            crate::store::audit::append(
+                &mut tx,
+                &actor.audit("admin.signIn", "admin", Some(a.id.to_string()), Some(a.username.clone()), serde_json::json!({})),
+            )
+            .await?;
             tx.commit().await?;
             Ok(a)
         }
@@ -60,7 +64,11 @@ pub async fn login(store: &Store, username: &str, password: &str, ip: Option<&st
 /// Records a sign-out in the audit log.
 pub async fn logout(store: &Store, actor: &Actor) -> Result<()> {
     let mut tx = store.begin().await?;
-    crate::store::audit::append(&mut tx, &actor.audit("admin.signOut", "admin", actor.admin_id.map(|i| i.to_string()), Some(actor.name.clone()), serde_json::json!({}))).await?;
+    crate::store::audit::append(
+        &mut tx,
+        &actor.audit("admin.signOut", "admin", actor.admin_id.map(|i| i.to_string()), Some(actor.name.clone()), serde_json::json!({})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -68,10 +76,12 @@ pub async fn logout(store: &Store, actor: &Actor) -> Result<()> {
 /// The actor for a signed-in admin id (from a session), if the account still exists and is enabled.
 pub async fn actor_for_admin(store: &Store, id: AdminId, ip: Option<String>) -> Result<Option<Actor>> {
     let mut conn = store.conn().await?;
-    Ok(admins::get(&mut conn, id)
-        .await?
-        .filter(|a| !a.disabled)
-        .map(|a| Actor { name: a.username, role: a.role, admin_id: Some(a.id), ip }))
+    Ok(admins::get(&mut conn, id).await?.filter(|a| !a.disabled).map(|a| Actor {
+        name: a.username,
+        role: a.role,
+        admin_id: Some(a.id),
+        ip,
+    }))
 }
 
 /// The actor for an API token, if it is live.
@@ -80,7 +90,10 @@ pub async fn actor_for_token(store: &Store, token: &str, ip: Option<String>) -> 
         return Ok(None);
     }
     let mut conn = store.conn().await?;
-    Ok(admins::token_by_hash(&mut conn, &auth::token_hash(token))
-        .await?
-        .map(|t| Actor { name: format!("token:{}", t.name), role: t.role, admin_id: None, ip }))
+    Ok(admins::token_by_hash(&mut conn, &auth::token_hash(token)).await?.map(|t| Actor {
+        name: format!("token:{}", t.name),
+        role: t.role,
+        admin_id: None,
+        ip,
+    }))
 }

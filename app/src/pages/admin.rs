@@ -1,10 +1,7 @@
 //! Administration: the audit log (every role may read it) and admin accounts with API tokens
 //! (Administrators only; the server answers others with 403, shown as an error).
 
-use crate::api::{
-    error_text, list_admins_and_tokens, list_audit, CreateAdmin, CreateToken, DeleteAdmin,
-    RevokeToken, UpdateAdmin,
-};
+use crate::api::{error_text, list_admins_and_tokens, list_audit, CreateAdmin, CreateToken, DeleteAdmin, RevokeToken, UpdateAdmin};
 use crate::components::{ActionError, ErrorBox, Pager};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -13,7 +10,8 @@ use leptos_router::hooks::use_query_map;
 use provisio::model::{Admin, ApiToken, AuditEntry, Page, Role};
 
 /// Shown instead of the token box when JavaScript is off: a plain form post cannot return the token.
-const NO_JS_TOKEN_NOTE: &str = r#"<p class="notice">Creating a token needs JavaScript: the token is shown once, on this page, right after it is created.</p>"#;
+const NO_JS_TOKEN_NOTE: &str =
+    r#"<p class="notice">Creating a token needs JavaScript: the token is shown once, on this page, right after it is created.</p>"#;
 
 /// A time as the portal shows it.
 fn when(t: DateTime<Utc>) -> String {
@@ -46,11 +44,7 @@ pub fn AuditPage() -> impl IntoView {
     let entries = Resource::new(
         move || q.get(),
         |q| {
-            let f = |k: &str| {
-                q.get(k)
-                    .map(|v| v.trim().to_string())
-                    .filter(|v| !v.is_empty())
-            };
+            let f = |k: &str| q.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
             list_audit(f("actor"), f("action"), f("target_id"), q.get("after"))
         },
     );
@@ -113,17 +107,12 @@ fn AuditTable(page: Page<AuditEntry>) -> impl IntoView {
                 ("group", Some(id)) => Some(format!("/groups/{id}")),
                 _ => None,
             };
-            let target_label = e
-                .target_name
-                .clone()
-                .or_else(|| e.target_id.clone())
-                .unwrap_or_default();
+            let target_label = e.target_name.clone().or_else(|| e.target_id.clone()).unwrap_or_default();
             let target = match target_href {
                 Some(href) => view! { <a href=href>{target_label}</a> }.into_any(),
                 None => view! { <span>{target_label}</span> }.into_any(),
             };
-            let has_details =
-                !(e.details.is_null() || e.details.as_object().is_some_and(|o| o.is_empty()));
+            let has_details = !(e.details.is_null() || e.details.as_object().is_some_and(|o| o.is_empty()));
             let details = serde_json::to_string_pretty(&e.details).unwrap_or_default();
             view! {
                 <tr>
@@ -198,32 +187,23 @@ pub fn AdminsPage() -> impl IntoView {
     );
     let flash = move || {
         let q = q.read();
-        [
-            ("created", "Admin created."),
-            ("saved", "Admin saved."),
-            ("deleted", "Admin deleted."),
-            ("revoked", "Token revoked."),
-        ]
-        .into_iter()
-        .find(|(k, _)| q.get(k).is_some())
-        .map(|(_, m)| m)
+        [("created", "Admin created."), ("saved", "Admin saved."), ("deleted", "Admin deleted."), ("revoked", "Token revoked.")]
+            .into_iter()
+            .find(|(k, _)| q.get(k).is_some())
+            .map(|(_, m)| m)
     };
     let new_token = move || {
-        create_token
-            .value()
-            .get()
-            .and_then(|r| r.ok())
-            .map(|token| {
-                view! {
-                    <div class="notice token-box" role="status">
-                        <p>
-                            <strong>"New API token:"</strong>
-                        </p>
-                        <code data-testid="new-token">{token}</code>
-                        <p class="muted">"Copy it now, it is not shown again."</p>
-                    </div>
-                }
-            })
+        create_token.value().get().and_then(|r| r.ok()).map(|token| {
+            view! {
+                <div class="notice token-box" role="status">
+                    <p>
+                        <strong>"New API token:"</strong>
+                    </p>
+                    <code data-testid="new-token">{token}</code>
+                    <p class="muted">"Copy it now, it is not shown again."</p>
+                </div>
+            }
+        })
     };
     view! {
         <div class="page-head">
@@ -305,11 +285,7 @@ pub fn AdminsPage() -> impl IntoView {
 
 /// Admin accounts, each with a role / disabled form and a delete button.
 #[component]
-fn AdminTable(
-    admins: Vec<Admin>,
-    update: ServerAction<UpdateAdmin>,
-    delete: ServerAction<DeleteAdmin>,
-) -> impl IntoView {
+fn AdminTable(admins: Vec<Admin>, update: ServerAction<UpdateAdmin>, delete: ServerAction<DeleteAdmin>) -> impl IntoView {
     let rows = admins
         .into_iter()
         .map(|a| {

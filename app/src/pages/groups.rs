@@ -1,10 +1,8 @@
 //! Groups: the searchable list with a new-group form, and a group's page with its properties and
 //! members.
 
-use crate::api::{
-    error_text, get_group, list_groups, AddMember, DeleteGroup, RemoveMember, SaveGroup,
-};
-use crate::components::{encode, ActionError, ErrorBox, MeResource, Pager};
+use crate::api::{error_text, get_group, list_groups, AddMember, DeleteGroup, RemoveMember, SaveGroup};
+use crate::components::{encode, may_write, ActionError, ErrorBox, IfWriter, MeResource, Pager};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -14,10 +12,7 @@ use provisio::model::{Group, Member, MemberKind, Page};
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     let q = use_query_map();
-    let groups = Resource::new(
-        move || q.get(),
-        |q| list_groups(q.get("search").filter(|s| !s.is_empty()), q.get("after")),
-    );
+    let groups = Resource::new(move || q.get(), |q| list_groups(q.get("search").filter(|s| !s.is_empty()), q.get("after")));
     let param = move |k: &str| q.read().get(k).unwrap_or_default();
     view! {
         <div class="page-head">
@@ -52,40 +47,6 @@ pub fn GroupsPage() -> impl IntoView {
         <IfWriter>
             <NewGroupForm />
         </IfWriter>
-    }
-}
-
-/// Whether the signed-in admin may change the directory, once known. Awaited inside a Suspense /
-/// Transition, so the server's HTML and the hydrated page agree (reading the resource synchronously
-/// would differ between the two and break hydration).
-pub(super) async fn may_write(me: Option<MeResource>) -> bool {
-    match me {
-        Some(me) => me
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.role.can_write_directory()),
-        None => false,
-    }
-}
-
-/// Shows `children` (else `fallback`) only to admins who may change the directory (the server
-/// refuses the others' writes regardless).
-#[component]
-pub(super) fn IfWriter(
-    children: ChildrenFn,
-    #[prop(optional, into)] fallback: ViewFn,
-) -> impl IntoView {
-    let me = use_context::<MeResource>();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                let (children, fallback) = (children.clone(), fallback.clone());
-                Suspend::new(async move {
-                    if may_write(me).await { children().into_any() } else { fallback.run().into_any() }
-                })
-            }}
-        </Suspense>
     }
 }
 
@@ -183,11 +144,7 @@ pub fn GroupPage() -> impl IntoView {
             (
                 params.read().get("id").unwrap_or_default(),
                 q.read().get("after"),
-                (
-                    save.version().get(),
-                    add.version().get(),
-                    remove.version().get(),
-                ),
+                (save.version().get(), add.version().get(), remove.version().get()),
             )
         },
         |(id, after, _)| get_group(id, after),
@@ -339,12 +296,7 @@ fn GroupProperties(group: Group, save: ServerAction<SaveGroup>, writer: bool) ->
 
 /// A page of members, each with a Remove button, and a pager over `?after=`.
 #[component]
-fn MemberTable(
-    group_id: String,
-    members: Page<Member>,
-    remove: ServerAction<RemoveMember>,
-    writer: bool,
-) -> impl IntoView {
+fn MemberTable(group_id: String, members: Page<Member>, remove: ServerAction<RemoveMember>, writer: bool) -> impl IntoView {
     let empty = members.items.is_empty();
     let rows = members
         .items

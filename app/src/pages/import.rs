@@ -1,12 +1,8 @@
 //! CSV import of users: upload a file, check the preview, import every row (or none), watch the
 //! progress. Every step works without JavaScript; with it, the progress updates by itself.
 
-use super::groups::{may_write, IfWriter};
-use crate::api::{
-    error_text, import_job, import_status, ImportJobView, ImportProgress, ImportState, RunImport,
-    UploadImport,
-};
-use crate::components::{ActionError, ErrorBox, MeResource};
+use crate::api::{error_text, import_job, import_status, ImportJobView, ImportProgress, ImportState, RunImport, UploadImport};
+use crate::components::{may_write, ActionError, ErrorBox, IfWriter, MeResource};
 use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnUrlError;
 use leptos::server_fn::ServerFn;
@@ -86,9 +82,7 @@ pub fn ImportPage() -> impl IntoView {
     let upload_error = move || {
         let q = q.read();
         match (q.get_str("__path"), q.get_str("__err")) {
-            (Some(path), Some(err)) if path == UploadImport::PATH => Some(error_text(
-                &ServerFnUrlError::<ServerFnError>::decode_err(err),
-            )),
+            (Some(path), Some(err)) if path == UploadImport::PATH => Some(error_text(&ServerFnUrlError::<ServerFnError>::decode_err(err))),
             _ => None,
         }
     };
@@ -163,17 +157,10 @@ pub fn ImportPage() -> impl IntoView {
 
 /// While the import runs, asks for its progress every [`POLL_MS`] (in the browser only; effects do
 /// not run on the server). Stops when it ends or the page is left.
-fn poll_while_running(
-    progress: Resource<Result<Option<ImportProgress>, ServerFnError>>,
-    tick: RwSignal<u64>,
-) {
+fn poll_while_running(progress: Resource<Result<Option<ImportProgress>, ServerFnError>>, tick: RwSignal<u64>) {
     let handle = StoredValue::new(None::<IntervalHandle>);
     Effect::new(move |_| {
-        let running = progress
-            .get()
-            .and_then(|r| r.ok())
-            .flatten()
-            .is_some_and(|p| p.state == ImportState::Running);
+        let running = progress.get().and_then(|r| r.ok()).flatten().is_some_and(|p| p.state == ImportState::Running);
         match (running, handle.get_value()) {
             (true, None) => {
                 let h = set_interval_with_handle(
@@ -202,16 +189,7 @@ fn poll_while_running(
 /// What importing an uploaded file would do: counts, problems, the first rows, and the import button.
 #[component]
 fn Preview(detail: ImportJobView, run: ServerAction<RunImport>, writer: bool) -> impl IntoView {
-    let ImportJobView {
-        file_name,
-        total_rows,
-        creates,
-        updates,
-        unchanged,
-        errors,
-        rows,
-        progress,
-    } = detail;
+    let ImportJobView { file_name, total_rows, creates, updates, unchanged, errors, rows, progress } = detail;
     let has_errors = !errors.is_empty();
     let ready = progress.state == ImportState::Ready;
     let q = use_query_map();
@@ -325,12 +303,7 @@ fn Preview(detail: ImportJobView, run: ServerAction<RunImport>, writer: bool) ->
 /// The progress bar and status line of a started import.
 #[component]
 fn Progress(progress: ImportProgress) -> impl IntoView {
-    let ImportProgress {
-        state,
-        done,
-        total,
-        message,
-    } = progress;
+    let ImportProgress { state, done, total, message } = progress;
     let max = total.max(1);
     match state {
         ImportState::Ready => ().into_any(),
@@ -379,10 +352,7 @@ fn Progress(progress: ImportProgress) -> impl IntoView {
 /// What a file may contain, and a sample to start from.
 #[component]
 fn FormatHelp() -> impl IntoView {
-    let columns = COLUMNS
-        .iter()
-        .map(|c| view! { <li><code>{*c}</code></li> })
-        .collect_view();
+    let columns = COLUMNS.iter().map(|c| view! { <li><code>{*c}</code></li> }).collect_view();
     view! {
         <section class="help" data-testid="import-help">
             <h2>"File format"</h2>

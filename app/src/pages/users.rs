@@ -1,7 +1,7 @@
 //! Users: the searchable list, a user's page with its edit form, new user, and the recycle bin.
 
 use crate::api::{error_text, get_user, list_departments, list_users, DeleteUser, PurgeUser, RestoreUser, SaveUser};
-use crate::components::{can_write, ActionError, ErrorBox, Pager};
+use crate::components::{ActionError, ErrorBox, IfWriter, Pager};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -11,16 +11,14 @@ use provisio::model::{Page, User};
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let q = use_query_map();
-    let users = Resource::new(
-        move || q.get(),
-        |q| list_users(q.get("search"), q.get("department"), q.get("enabled"), q.get("after"), false),
-    );
+    let users =
+        Resource::new(move || q.get(), |q| list_users(q.get("search"), q.get("department"), q.get("enabled"), q.get("after"), false));
     let depts = Resource::new(|| (), |_| list_departments());
     let param = move |k: &str| q.read().get(k).unwrap_or_default();
     view! {
         <div class="page-head">
             <h1>"Users"</h1>
-            <Show when=move || can_write().get()>
+            <IfWriter>
                 <div class="actions">
                     <a class="button primary" href="/users/new" data-testid="new-user">
                         "New user"
@@ -29,7 +27,7 @@ pub fn UsersPage() -> impl IntoView {
                         "Import CSV"
                     </a>
                 </div>
-            </Show>
+            </IfWriter>
         </div>
         <Form method="GET" action="" attr:class="filters">
             <input

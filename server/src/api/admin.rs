@@ -16,7 +16,12 @@ use serde_json::json;
 
 fn role(s: &str) -> ApiResult<Role> {
     Role::parse(s).ok_or_else(|| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", format!("role: '{s}' is not Administrator, ApplicationAdministrator or Reader"), Some("role".into()))
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            format!("role: '{s}' is not Administrator, ApplicationAdministrator or Reader"),
+            Some("role".into()),
+        )
     })
 }
 
@@ -35,7 +40,8 @@ pub struct AuditParams {
 pub async fn list_audit(State(s): State<AppState>, ApiActor(a): ApiActor, Query(p): Query<AuditParams>) -> ApiResult<Response> {
     let q = AuditQuery { actor: p.actor.clone(), action: p.action.clone(), target_id: p.target_id.clone(), top: p.top, after: p.after };
     let page = admins::list_audit(&s.store, &a, &q).await?;
-    let keep: Vec<(&str, String)> = [("actor", p.actor), ("action", p.action), ("targetId", p.target_id)].into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+    let keep: Vec<(&str, String)> =
+        [("actor", p.actor), ("action", p.action), ("targetId", p.target_id)].into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
     Ok(list_response("/api/v1/audit", page, p.top, &keep))
 }
 

@@ -29,7 +29,14 @@ pub struct UsersParams {
 
 /// `GET /api/v1/users`
 pub async fn list_users(State(s): State<AppState>, ApiActor(a): ApiActor, Query(p): Query<UsersParams>) -> ApiResult<Response> {
-    let q = UserQuery { search: p.search.clone(), department: p.department.clone(), enabled: p.account_enabled, deleted: p.deleted, top: p.top, after: p.after };
+    let q = UserQuery {
+        search: p.search.clone(),
+        department: p.department.clone(),
+        enabled: p.account_enabled,
+        deleted: p.deleted,
+        top: p.top,
+        after: p.after,
+    };
     let page = dir::list_users(&s.store, &a, &q).await?;
     let mut keep = vec![];
     for (k, v) in [("search", p.search), ("department", p.department), ("accountEnabled", p.account_enabled.map(|b| b.to_string()))] {
@@ -69,7 +76,12 @@ pub struct DeleteParams {
 }
 
 /// `DELETE /api/v1/users/{id}`: to the recycle bin; `?permanent=true` deletes a recycled user for good.
-pub async fn delete_user(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>, Query(p): Query<DeleteParams>) -> ApiResult<StatusCode> {
+pub async fn delete_user(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    Query(p): Query<DeleteParams>,
+) -> ApiResult<StatusCode> {
     if p.permanent {
         dir::purge_user(&s.store, &a, &id).await?;
     } else {
@@ -92,7 +104,12 @@ pub struct ImportParams {
 }
 
 /// `POST /api/v1/users/import` with a CSV body: imports every row or none; `?dryRun=true` only previews.
-pub async fn import_users(State(s): State<AppState>, ApiActor(a): ApiActor, Query(p): Query<ImportParams>, body: Bytes) -> ApiResult<Response> {
+pub async fn import_users(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Query(p): Query<ImportParams>,
+    body: Bytes,
+) -> ApiResult<Response> {
     if p.dry_run {
         return Ok(Json(import::preview(&s.store, &a, &body).await?).into_response());
     }
@@ -148,7 +165,12 @@ pub struct PageParams {
 }
 
 /// `GET /api/v1/groups/{id}/members`
-pub async fn list_members(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>, Query(p): Query<PageParams>) -> ApiResult<Response> {
+pub async fn list_members(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    Query(p): Query<PageParams>,
+) -> ApiResult<Response> {
     let page = dir::list_members(&s.store, &a, &id, p.top, p.after.as_deref()).await?;
     Ok(list_response(&format!("/api/v1/groups/{id}/members"), page, p.top, &[]))
 }
@@ -167,7 +189,11 @@ pub async fn add_member(State(s): State<AppState>, ApiActor(a): ApiActor, Path(i
 }
 
 /// `DELETE /api/v1/groups/{id}/members/{memberId}`
-pub async fn remove_member(State(s): State<AppState>, ApiActor(a): ApiActor, Path((id, member)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn remove_member(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path((id, member)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     dir::remove_member(&s.store, &a, &id, &member).await?;
     Ok(StatusCode::NO_CONTENT)
 }

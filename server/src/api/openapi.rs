@@ -45,8 +45,23 @@ pub fn spec() -> Value {
     let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
     let str_or_null = json!({"type": ["string", "null"]});
     let user_props: serde_json::Map<String, Value> = [
-        "userPrincipalName", "displayName", "givenName", "surname", "mail", "mailNickname", "department", "jobTitle", "companyName",
-        "employeeId", "employeeType", "officeLocation", "city", "country", "usageLocation", "preferredLanguage", "mobilePhone",
+        "userPrincipalName",
+        "displayName",
+        "givenName",
+        "surname",
+        "mail",
+        "mailNickname",
+        "department",
+        "jobTitle",
+        "companyName",
+        "employeeId",
+        "employeeType",
+        "officeLocation",
+        "city",
+        "country",
+        "usageLocation",
+        "preferredLanguage",
+        "mobilePhone",
     ]
     .iter()
     .map(|k| (k.to_string(), str_or_null.clone()))
