@@ -4,9 +4,12 @@ import * as path from 'path';
 import * as fs from 'fs';
 
 // Each run gets its own data directory and port, so a run never sees another run's database.
-const port = Number(process.env.E2E_PORT ?? 3900 + Math.floor(Math.random() * 90));
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'provisio-e2e-'));
-export const ADMIN_PASSWORD = 'e2e-Admin-password-2026';
+// The config is evaluated in the runner and again in each worker: fix the choice in the environment once.
+process.env.E2E_PORT ??= String(3900 + Math.floor(Math.random() * 90));
+process.env.E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'provisio-e2e-'));
+const port = Number(process.env.E2E_PORT);
+const dataDir = process.env.E2E_DATA_DIR;
+export const ADMIN_PASSWORD = 'e2e-Owner-passphrase-2026';
 
 export default defineConfig({
   testDir: './tests',

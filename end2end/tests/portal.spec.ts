@@ -1,6 +1,6 @@
 import { test, expect, Page, Browser } from '@playwright/test';
 
-const ADMIN_PASSWORD = 'e2e-Admin-password-2026';
+const ADMIN_PASSWORD = 'e2e-Owner-passphrase-2026';
 const READER_PASSWORD = 'e2e-Reader-password-2026';
 
 async function signIn(page: Page, username: string, password: string) {
