@@ -64,6 +64,9 @@ pub struct ObjectRef {
     /// The referenced object's display name, when known (read only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// The referenced user's principal name, when known (read only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_principal_name: Option<String>,
 }
 
 /// A person in the directory: the source that apps are provisioned from.

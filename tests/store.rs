@@ -448,11 +448,19 @@ async fn manager_rules(store: &Store) {
     .unwrap();
     assert_eq!(
         mid.manager,
-        Some(ObjectRef { id: top.id.to_string(), display_name: Some("Top".into()) }),
+        Some(ObjectRef {
+            id: top.id.to_string(),
+            display_name: Some("Top".into()),
+            user_principal_name: Some("top@contoso.example".into())
+        }),
         "the manager's name is joined in"
     );
     let json = serde_json::to_value(&mid).unwrap();
-    assert_eq!(json["manager"], json!({"id": top.id.to_string(), "displayName": "Top"}), "Graph spelling in JSON");
+    assert_eq!(
+        json["manager"],
+        json!({"id": top.id.to_string(), "displayName": "Top", "userPrincipalName": "top@contoso.example"}),
+        "Graph spelling in JSON"
+    );
     let low = directory::create_user(
         store,
         &a,

@@ -200,11 +200,11 @@ pub async fn save_user(
     // The manager field takes a user id or a userPrincipalName.
     let manager_ref = match manager {
         None => None,
-        Some(m) if provisio::model::UserId::parse(&m).is_ok() => Some(ObjectRef { id: m, display_name: None }),
+        Some(m) if provisio::model::UserId::parse(&m).is_ok() => Some(ObjectRef { id: m, display_name: None, user_principal_name: None }),
         Some(m) => {
             let found = provisio::service::directory::find_user_by_upn(&store, &actor, &m).await.map_err(ssr::err)?;
             match found {
-                Some(u) => Some(ObjectRef { id: u.id.to_string(), display_name: None }),
+                Some(u) => Some(ObjectRef { id: u.id.to_string(), display_name: None, user_principal_name: None }),
                 None => return Err(ssr::err(provisio::service::ServiceError::invalid("manager", format!("no user '{m}'")))),
             }
         }
@@ -235,7 +235,8 @@ pub async fn save_user(
         None => provisio::service::directory::create_user(&store, &actor, input).await,
     }
     .map_err(ssr::err)?;
-    leptos_axum::redirect(&format!("/users/{}?saved=1", user.id));
+    // A fresh `saved` value makes the page refetch the user even when it is already on `?saved=…`.
+    leptos_axum::redirect(&format!("/users/{}?saved={}", user.id, user.updated_date_time.timestamp_millis()));
     Ok(())
 }
 

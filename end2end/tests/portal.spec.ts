@@ -64,6 +64,14 @@ test('sign in, create, edit, group, import, delete, restore, sign out', async ({
   await page.goto(userUrl);
   await expect(page.locator('input[name=job_title]')).toHaveValue('Rear Admiral');
 
+  // The manager picker suggests directory users as the admin types.
+  await page.getByTestId('manager-input').fill('ada.fer');
+  await expect(page.locator('#manager-options option[value="ada.fernandez@contoso.example"]')).toHaveCount(1);
+  await page.getByTestId('manager-input').fill('ada.fernandez@contoso.example');
+  await page.getByTestId('save-user').click();
+  await expect(page.locator('body')).toContainText('Now: Ada Fernández');
+  await expect(page.getByTestId('manager-input')).toHaveValue('ada.fernandez@contoso.example');
+
   // A bad value is refused with the field named.
   await page.fill('input[name=usage_location]', 'NOR');
   await page.getByTestId('save-user').click();

@@ -288,7 +288,7 @@ async fn plan(conn: &mut sqlx::AnyConnection, csv_bytes: &[u8]) -> Result<Plan> 
             if !file_upns.contains_key(&ml) {
                 match users::find_by_upn(conn, &ml).await? {
                     Some(mu) if mu.deleted_date_time.is_none() => {
-                        input.manager = Some(Some(ObjectRef { id: mu.id.to_string(), display_name: None }))
+                        input.manager = Some(Some(ObjectRef { id: mu.id.to_string(), display_name: None, user_principal_name: None }))
                     }
                     _ => {
                         errors.push(FieldError::new(cell_field(r.row, "manager"), format!("no user '{m}' in the directory or this file")));

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 const COLS: &str = "u.id, u.upn, u.display_name, u.given_name, u.surname, u.mail, u.other_mails, u.mail_nickname, \
     u.department, u.job_title, u.company_name, u.employee_id, u.employee_type, u.office_location, u.city, u.country, \
     u.usage_location, u.preferred_language, u.mobile_phone, u.business_phones, CAST(u.account_enabled AS INTEGER) AS account_enabled, u.manager_id, \
-    m.display_name AS manager_name, u.extensions, u.created_at, u.updated_at, u.deleted_at, u.display_lower";
+    m.display_name AS manager_name, m.upn AS manager_upn, u.extensions, u.created_at, u.updated_at, u.deleted_at, u.display_lower";
 
 const FROM: &str = " FROM users u LEFT JOIN users m ON m.id = u.manager_id ";
 
@@ -21,6 +21,7 @@ fn row_to_user(r: &AnyRow) -> Result<User> {
     let id: String = r.try_get("id")?;
     let manager_id: Option<String> = r.try_get("manager_id")?;
     let manager_name: Option<String> = r.try_get("manager_name")?;
+    let manager_upn: Option<String> = r.try_get("manager_upn")?;
     Ok(User {
         id: UserId::parse(&id).map_err(|e| StoreError::Corrupt(format!("user id {id}: {e}")))?,
         user_principal_name: r.try_get("upn")?,
@@ -43,7 +44,7 @@ fn row_to_user(r: &AnyRow) -> Result<User> {
         mobile_phone: r.try_get("mobile_phone")?,
         business_phones: json_list(&r.try_get::<String, _>("business_phones")?)?,
         account_enabled: get_bool(r, "account_enabled")?,
-        manager: manager_id.map(|id| ObjectRef { id, display_name: manager_name }),
+        manager: manager_id.map(|id| ObjectRef { id, display_name: manager_name, user_principal_name: manager_upn }),
         extension_attributes: serde_json::from_str(&r.try_get::<String, _>("extensions")?)
             .map_err(|e| StoreError::Corrupt(format!("extensions: {e}")))?,
         created_date_time: ms_to_dt(r.try_get("created_at")?),

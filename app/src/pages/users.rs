@@ -149,7 +149,7 @@ fn UserForm(user: Option<User>) -> impl IntoView {
     let g = move |f: fn(&User) -> Option<String>| u.as_ref().and_then(f);
     let enabled = user.as_ref().map(|u| u.account_enabled).unwrap_or(true);
     let id = user.as_ref().map(|u| u.id.to_string()).unwrap_or_default();
-    let manager = user.as_ref().and_then(|u| u.manager.as_ref().map(|m| m.id.clone()));
+    let manager = user.as_ref().and_then(|u| u.manager.as_ref().map(|m| m.user_principal_name.clone().unwrap_or_else(|| m.id.clone())));
     let manager_name = user.as_ref().and_then(|u| u.manager.as_ref().and_then(|m| m.display_name.clone()));
     view! {
         <ActionError action=save />
@@ -171,11 +171,7 @@ fn UserForm(user: Option<User>) -> impl IntoView {
             <Field label="Usage location (2 letters)" name="usage_location" value=g(|u| u.usage_location.clone()) />
             <Field label="Preferred language" name="preferred_language" value=g(|u| u.preferred_language.clone()) />
             <Field label="Mobile phone" name="mobile_phone" value=g(|u| u.mobile_phone.clone()) />
-            <label>
-                "Manager (user principal name or id)"
-                <input type="text" name="manager" value=manager.unwrap_or_default() list="manager-hint" />
-                {manager_name.map(|n| view! { <small class="muted">"Now: " {n}</small> })}
-            </label>
+            <ManagerPicker value=manager.unwrap_or_default() current=manager_name />
             <label class="check">
                 <input type="checkbox" name="account_enabled" value="on" checked=enabled />
                 "Account enabled"
@@ -186,6 +182,48 @@ fn UserForm(user: Option<User>) -> impl IntoView {
                 </button>
             </div>
         </ActionForm>
+    }
+}
+
+/// The manager field: a user principal name (or id), with suggestions from the directory as the admin
+/// types (with JavaScript); without JavaScript it is a plain text field.
+#[component]
+fn ManagerPicker(value: String, current: Option<String>) -> impl IntoView {
+    let (typed, set_typed) = signal(String::new());
+    let suggestions = Resource::new(
+        move || typed.get(),
+        |q| async move {
+            if q.trim().chars().count() < 2 {
+                return Vec::new();
+            }
+            list_users(Some(q), None, None, None, false).await.map(|p| p.items).unwrap_or_default()
+        },
+    );
+    view! {
+        <label>
+            "Manager (type a name or user principal name)"
+            <input
+                type="text"
+                name="manager"
+                value=value
+                list="manager-options"
+                autocomplete="off"
+                data-testid="manager-input"
+                on:input=move |ev| set_typed.set(event_target_value(&ev))
+            />
+            {current.map(|n| view! { <small class="muted">"Now: " {n}</small> })}
+        </label>
+        <datalist id="manager-options">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    suggestions
+                        .await
+                        .into_iter()
+                        .map(|u| view! { <option value=u.user_principal_name.clone()>{u.display_name.clone()}</option> })
+                        .collect_view()
+                })}
+            </Transition>
+        </datalist>
     }
 }
 
@@ -203,7 +241,8 @@ pub fn NewUserPage() -> impl IntoView {
 pub fn UserPage() -> impl IntoView {
     let params = use_params_map();
     let q = use_query_map();
-    let user = Resource::new(move || params.read().get("id").unwrap_or_default(), get_user);
+    // Keyed on the query too, so a redirect to `?saved=…` after a save shows the stored values.
+    let user = Resource::new(move || (params.read().get("id").unwrap_or_default(), q.get()), |(id, _)| get_user(id));
     let delete = ServerAction::<DeleteUser>::new();
     let restore = ServerAction::<RestoreUser>::new();
     let purge = ServerAction::<PurgeUser>::new();
