@@ -498,6 +498,32 @@ pub fn extension_name_problem(name: &str) -> Option<String> {
     None
 }
 
+/// The columns a CSV import file may have, by API name (besides `extension_<name>`).
+pub const IMPORT_COLUMNS: [&str; 22] = [
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "otherMails",
+    "mailNickname",
+    "department",
+    "jobTitle",
+    "companyName",
+    "employeeId",
+    "employeeType",
+    "officeLocation",
+    "city",
+    "country",
+    "usageLocation",
+    "preferredLanguage",
+    "mobilePhone",
+    "businessPhones",
+    "accountEnabled",
+    "manager",
+    "id",
+];
+
 /// A group of users (and groups).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -20,31 +20,7 @@ pub const MAX_IMPORT_ROWS: usize = 100_000;
 /// How many rows a preview lists.
 pub const PREVIEW_ROWS: usize = 50;
 
-/// The columns a file may have, by API name.
-pub const COLUMNS: [&str; 22] = [
-    "userPrincipalName",
-    "displayName",
-    "givenName",
-    "surname",
-    "mail",
-    "otherMails",
-    "mailNickname",
-    "department",
-    "jobTitle",
-    "companyName",
-    "employeeId",
-    "employeeType",
-    "officeLocation",
-    "city",
-    "country",
-    "usageLocation",
-    "preferredLanguage",
-    "mobilePhone",
-    "businessPhones",
-    "accountEnabled",
-    "manager",
-    "id",
-];
+pub use crate::model::IMPORT_COLUMNS as COLUMNS;
 
 /// What importing a row will do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

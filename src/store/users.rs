@@ -3,8 +3,10 @@
 use super::query::{decode_cursor, encode_cursor, prefix_end, Arg, Sql};
 use super::{get_bool, ms_to_dt, now_ms, Result, StoreError};
 use crate::model::{ObjectRef, Page, User, UserDraft, UserId, UserQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use sqlx::any::AnyArguments;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 
 const COLS: &str = "u.id, u.upn, u.display_name, u.given_name, u.surname, u.mail, u.other_mails, u.mail_nickname, \
     u.department, u.job_title, u.company_name, u.employee_id, u.employee_type, u.office_location, u.city, u.country, \
@@ -201,91 +203,64 @@ fn list_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
+/// Binds `$1` id, `$2`..`$28` the draft's columns, `$29` the time: the order shared by insert and update.
+fn bind_draft<'q>(q: Query<'q, Any, AnyArguments<'q>>, id: UserId, d: &UserDraft, now: i64) -> Query<'q, Any, AnyArguments<'q>> {
+    q.bind(id.to_string())
+        .bind(d.user_principal_name.clone())
+        .bind(d.user_principal_name.to_lowercase())
+        .bind(d.display_name.clone())
+        .bind(d.display_name.to_lowercase())
+        .bind(d.given_name.clone())
+        .bind(lower(&d.given_name))
+        .bind(d.surname.clone())
+        .bind(lower(&d.surname))
+        .bind(d.mail.clone())
+        .bind(lower(&d.mail))
+        .bind(list_json(&d.other_mails))
+        .bind(d.mail_nickname.clone())
+        .bind(d.department.clone())
+        .bind(d.job_title.clone())
+        .bind(d.company_name.clone())
+        .bind(d.employee_id.clone())
+        .bind(d.employee_type.clone())
+        .bind(d.office_location.clone())
+        .bind(d.city.clone())
+        .bind(d.country.clone())
+        .bind(d.usage_location.clone())
+        .bind(d.preferred_language.clone())
+        .bind(d.mobile_phone.clone())
+        .bind(list_json(&d.business_phones))
+        .bind(d.account_enabled)
+        .bind(d.manager_id.map(|m| m.to_string()))
+        .bind(serde_json::to_string(&d.extension_attributes).unwrap_or_else(|_| "{}".into()))
+        .bind(now)
+}
+
 /// Inserts a new user. The caller has validated the draft and checked uniqueness in the same
 /// transaction; a unique-index violation still surfaces as a database error.
 pub async fn insert(conn: &mut AnyConnection, id: UserId, d: &UserDraft) -> Result<()> {
     let now = now_ms();
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO users (id, upn, upn_lower, display_name, display_lower, given_name, given_lower, surname, surname_lower, \
          mail, mail_lower, other_mails, mail_nickname, department, job_title, company_name, employee_id, employee_type, \
          office_location, city, country, usage_location, preferred_language, mobile_phone, business_phones, account_enabled, \
          manager_id, extensions, created_at, updated_at, deleted_at) VALUES \
          ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$29,NULL)",
-    )
-    .bind(id.to_string())
-    .bind(d.user_principal_name.clone())
-    .bind(d.user_principal_name.to_lowercase())
-    .bind(d.display_name.clone())
-    .bind(d.display_name.to_lowercase())
-    .bind(d.given_name.clone())
-    .bind(lower(&d.given_name))
-    .bind(d.surname.clone())
-    .bind(lower(&d.surname))
-    .bind(d.mail.clone())
-    .bind(lower(&d.mail))
-    .bind(list_json(&d.other_mails))
-    .bind(d.mail_nickname.clone())
-    .bind(d.department.clone())
-    .bind(d.job_title.clone())
-    .bind(d.company_name.clone())
-    .bind(d.employee_id.clone())
-    .bind(d.employee_type.clone())
-    .bind(d.office_location.clone())
-    .bind(d.city.clone())
-    .bind(d.country.clone())
-    .bind(d.usage_location.clone())
-    .bind(d.preferred_language.clone())
-    .bind(d.mobile_phone.clone())
-    .bind(list_json(&d.business_phones))
-    .bind(d.account_enabled)
-    .bind(d.manager_id.map(|m| m.to_string()))
-    .bind(serde_json::to_string(&d.extension_attributes).unwrap_or_else(|_| "{}".into()))
-    .bind(now)
-    .execute(conn)
-    .await?;
+    );
+    bind_draft(q, id, d, now).execute(conn).await?;
     Ok(())
 }
 
 /// Overwrites a user's attributes with a validated draft.
 pub async fn update(conn: &mut AnyConnection, id: UserId, d: &UserDraft) -> Result<()> {
-    sqlx::query(
+    let q = sqlx::query(
         "UPDATE users SET upn=$2, upn_lower=$3, display_name=$4, display_lower=$5, given_name=$6, given_lower=$7, surname=$8, \
          surname_lower=$9, mail=$10, mail_lower=$11, other_mails=$12, mail_nickname=$13, department=$14, job_title=$15, \
          company_name=$16, employee_id=$17, employee_type=$18, office_location=$19, city=$20, country=$21, usage_location=$22, \
          preferred_language=$23, mobile_phone=$24, business_phones=$25, account_enabled=$26, manager_id=$27, extensions=$28, \
          updated_at=$29 WHERE id=$1",
-    )
-    .bind(id.to_string())
-    .bind(d.user_principal_name.clone())
-    .bind(d.user_principal_name.to_lowercase())
-    .bind(d.display_name.clone())
-    .bind(d.display_name.to_lowercase())
-    .bind(d.given_name.clone())
-    .bind(lower(&d.given_name))
-    .bind(d.surname.clone())
-    .bind(lower(&d.surname))
-    .bind(d.mail.clone())
-    .bind(lower(&d.mail))
-    .bind(list_json(&d.other_mails))
-    .bind(d.mail_nickname.clone())
-    .bind(d.department.clone())
-    .bind(d.job_title.clone())
-    .bind(d.company_name.clone())
-    .bind(d.employee_id.clone())
-    .bind(d.employee_type.clone())
-    .bind(d.office_location.clone())
-    .bind(d.city.clone())
-    .bind(d.country.clone())
-    .bind(d.usage_location.clone())
-    .bind(d.preferred_language.clone())
-    .bind(d.mobile_phone.clone())
-    .bind(list_json(&d.business_phones))
-    .bind(d.account_enabled)
-    .bind(d.manager_id.map(|m| m.to_string()))
-    .bind(serde_json::to_string(&d.extension_attributes).unwrap_or_else(|_| "{}".into()))
-    .bind(now_ms())
-    .execute(conn)
-    .await?;
+    );
+    bind_draft(q, id, d, now_ms()).execute(conn).await?;
     Ok(())
 }
 

@@ -8,32 +8,7 @@ use leptos::server_fn::error::ServerFnUrlError;
 use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
-/// The columns a file may have (the same list as `provisio::service::import::COLUMNS`, which the
-/// browser build cannot see; a test keeps them equal).
-pub const COLUMNS: [&str; 22] = [
-    "userPrincipalName",
-    "displayName",
-    "givenName",
-    "surname",
-    "mail",
-    "otherMails",
-    "mailNickname",
-    "department",
-    "jobTitle",
-    "companyName",
-    "employeeId",
-    "employeeType",
-    "officeLocation",
-    "city",
-    "country",
-    "usageLocation",
-    "preferredLanguage",
-    "mobilePhone",
-    "businessPhones",
-    "accountEnabled",
-    "manager",
-    "id",
-];
+use provisio::model::IMPORT_COLUMNS as COLUMNS;
 
 /// How often the progress is asked for while an import runs (with JavaScript).
 const POLL_MS: u64 = 500;
@@ -395,11 +370,6 @@ fn FormatHelp() -> impl IntoView {
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn columns_match_the_engine() {
-        assert_eq!(COLUMNS, provisio::service::import::COLUMNS);
-    }
 
     #[test]
     fn user_counts_read_well() {
