@@ -113,6 +113,10 @@ async fn openapi_is_public_and_describes_every_route() {
     ] {
         assert!(paths.contains_key(p), "{p} missing");
     }
+    let user = &r.body["components"]["schemas"]["UserInput"]["properties"];
+    assert_eq!(user["department"]["type"], json!(["string", "null"]));
+    assert_eq!(user["accountEnabled"]["type"], "boolean");
+    assert!(user.get("id").is_none(), "id is not writable");
 }
 
 #[tokio::test]

@@ -44,35 +44,20 @@ fn paged(mut o: Value, extra: &[(&str, &str)]) -> Value {
 pub fn spec() -> Value {
     let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
     let str_or_null = json!({"type": ["string", "null"]});
-    let user_props: serde_json::Map<String, Value> = [
-        "userPrincipalName",
-        "displayName",
-        "givenName",
-        "surname",
-        "mail",
-        "mailNickname",
-        "department",
-        "jobTitle",
-        "companyName",
-        "employeeId",
-        "employeeType",
-        "officeLocation",
-        "city",
-        "country",
-        "usageLocation",
-        "preferredLanguage",
-        "mobilePhone",
-    ]
-    .iter()
-    .map(|k| (k.to_string(), str_or_null.clone()))
-    .chain([
-        ("otherMails".to_string(), json!({"type": ["array", "null"], "items": {"type": "string"}})),
-        ("businessPhones".to_string(), json!({"type": ["array", "null"], "items": {"type": "string"}})),
-        ("accountEnabled".to_string(), json!({"type": "boolean"})),
-        ("manager".to_string(), json!({"type": ["object", "null"], "properties": {"id": {"type": "string"}}})),
-        ("extensionAttributes".to_string(), json!({"type": "object", "additionalProperties": {"type": ["string", "null"]}})),
-    ])
-    .collect();
+    // The single-valued string attributes: the import columns less the typed ones listed below.
+    const TYPED: [&str; 5] = ["otherMails", "businessPhones", "accountEnabled", "manager", "id"];
+    let user_props: serde_json::Map<String, Value> = provisio::model::IMPORT_COLUMNS
+        .iter()
+        .filter(|k| !TYPED.contains(k))
+        .map(|k| (k.to_string(), str_or_null.clone()))
+        .chain([
+            ("otherMails".to_string(), json!({"type": ["array", "null"], "items": {"type": "string"}})),
+            ("businessPhones".to_string(), json!({"type": ["array", "null"], "items": {"type": "string"}})),
+            ("accountEnabled".to_string(), json!({"type": "boolean"})),
+            ("manager".to_string(), json!({"type": ["object", "null"], "properties": {"id": {"type": "string"}}})),
+            ("extensionAttributes".to_string(), json!({"type": "object", "additionalProperties": {"type": ["string", "null"]}})),
+        ])
+        .collect();
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Provisio API", "version": env!("CARGO_PKG_VERSION"),
