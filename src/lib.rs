@@ -1,9 +1,10 @@
 //! The Provisio engine: the directory model, the store and the service layer.
 //!
 //! This crate knows nothing of axum or Leptos. With default features off it is pure (the `model`
-//! module only) and builds for `wasm32-unknown-unknown`, so the portal can run the same validation in
+//! and `expr` modules) and builds for `wasm32-unknown-unknown`, so the portal can run the same validation in
 //! the browser. The `store` feature adds everything that does I/O.
 
+pub mod expr;
 pub mod model;
 
 #[cfg(feature = "store")]
