@@ -6,6 +6,7 @@
 
 pub mod expr;
 pub mod model;
+pub mod source;
 
 #[cfg(feature = "store")]
 pub mod auth;
