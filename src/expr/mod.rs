@@ -14,6 +14,7 @@ pub mod compile;
 pub mod error;
 pub mod eval;
 pub mod functions;
+pub mod fuzz;
 pub mod parser;
 pub mod print;
 pub mod span;

@@ -123,4 +123,88 @@ mod tests {
         let r = parse(r#"Replace([x], , "re", , "", , )"#).unwrap();
         assert_eq!(parse(&pretty(&r, 5)).unwrap(), r);
     }
+
+    mod round_trip {
+        use super::super::super::ast::{CompareOp, Expr, ExprKind};
+        use super::super::super::span::Span;
+        use super::super::super::{fuzz, parse};
+        use super::super::{pretty, print};
+        use proptest::prelude::*;
+
+        fn node(kind: ExprKind) -> Expr {
+            Expr { kind, span: Span::default() }
+        }
+
+        fn leaf() -> impl Strategy<Value = Expr> {
+            prop_oneof![
+                "[A-Za-z_][A-Za-z0-9_.:-]{0,20}".prop_map(|n| node(ExprKind::Attr(n))),
+                any::<String>().prop_map(|s| node(ExprKind::Str(s))),
+                "[ -~]{0,12}".prop_map(|s| node(ExprKind::Str(s))),
+                any::<i64>().prop_map(|i| node(ExprKind::Int(i))),
+            ]
+        }
+
+        fn op() -> impl Strategy<Value = CompareOp> {
+            prop_oneof![
+                Just(CompareOp::Eq),
+                Just(CompareOp::Ne),
+                Just(CompareOp::Gt),
+                Just(CompareOp::Ge),
+                Just(CompareOp::Lt),
+                Just(CompareOp::Le)
+            ]
+        }
+
+        /// A comparison cannot be an operand of a comparison (the grammar allows one per argument), so
+        /// such operands are wrapped in a call.
+        fn operand(e: Expr) -> Box<Expr> {
+            match e.kind {
+                ExprKind::Compare { .. } => {
+                    Box::new(node(ExprKind::Call { name: "F".into(), name_span: Span::default(), args: vec![Some(e)] }))
+                }
+                _ => Box::new(e),
+            }
+        }
+
+        fn tree() -> impl Strategy<Value = Expr> {
+            leaf().prop_recursive(5, 48, 6, |inner| {
+                prop_oneof![
+                    ("[A-Z][A-Za-z0-9_]{0,12}", prop::collection::vec(prop::option::weighted(0.8, inner.clone()), 0..6)).prop_map(
+                        |(name, mut args)| {
+                            // "F()" has no arguments: a single empty argument cannot be written.
+                            if args.len() == 1 && args[0].is_none() {
+                                args.clear();
+                            }
+                            node(ExprKind::Call { name, name_span: Span::default(), args })
+                        }
+                    ),
+                    (inner.clone(), op(), inner)
+                        .prop_map(|(l, op, r)| node(ExprKind::Compare { op, left: operand(l), right: operand(r) })),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn print_then_parse_gives_the_same_tree(e in tree()) {
+                let text = print(&e);
+                let back = parse(&text).map_err(|err| TestCaseError::fail(format!("{text:?}: {err}")))?;
+                prop_assert_eq!(&back, &e);
+                let p = pretty(&e, 24);
+                prop_assert_eq!(parse(&p).map_err(|err| TestCaseError::fail(format!("{p:?}: {err}")))?, e);
+            }
+
+            #[test]
+            fn any_text_parses_or_fails_cleanly(s in any::<String>()) {
+                fuzz::check(s.as_bytes());
+            }
+
+            #[test]
+            fn expression_like_text_parses_or_fails_cleanly(s in r#"[A-Za-z\[\]"(), =<>&\-0-9\\ ]{0,60}"#) {
+                fuzz::check(s.as_bytes());
+            }
+        }
+    }
 }
