@@ -6,12 +6,13 @@ export PROVISIO_TOOLS := $(TOOLS)
 export PROVISIO_ALLOW_PRIVATE_TARGETS ?= true
 BENCH ?=
 
-.PHONY: help tools run build test test-unit lint wasm-check e2e bench fmt clean-data
+.PHONY: help tools run build test test-unit lint wasm-check e2e bench fuzz fmt clean-data
 
 help:
 	@echo "make run    - build and serve the portal on http://127.0.0.1:3000 (SQLite in ./data)"
 	@echo "make test   - lint, unit, store (SQLite + PostgreSQL), API and end-to-end tests"
 	@echo "make bench  - benchmarks (BENCH=<name> for one)"
+	@echo "make fuzz   - fuzz the expression engine for FUZZ_SECONDS (default 120)"
 
 tools:
 	@scripts/tools.sh build
@@ -49,6 +50,9 @@ test:
 
 bench: tools
 	@scripts/bench.sh $(BENCH)
+
+fuzz:
+	@scripts/fuzz.sh
 
 clean-data:
 	rm -rf ./data

@@ -9,6 +9,8 @@ declare -A benches=(
   [users_page_ms_100k]="provisio:users_page"
   [users_search_ms_100k]="provisio:users_page"
   [users_filter_ms_100k]="provisio:users_page"
+  [expr_evals_per_sec]="provisio:expressions"
+  [expr_parse_10k_chars_ms]="provisio:expressions"
 )
 targets=()
 if [ -n "$want" ]; then

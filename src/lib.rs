@@ -5,7 +5,9 @@
 //! the browser. The `store` feature adds everything that does I/O.
 
 pub mod expr;
+pub mod mapping;
 pub mod model;
+pub mod scoping;
 pub mod source;
 
 #[cfg(feature = "store")]

@@ -335,6 +335,39 @@ impl UserDraft {
         }
     }
 
+    /// The user this draft describes, as it would read once stored with `id` at time `at` (for
+    /// previews and benchmarks that evaluate mappings without a store).
+    pub fn to_user(&self, id: UserId, at: DateTime<Utc>) -> User {
+        User {
+            id,
+            user_principal_name: self.user_principal_name.clone(),
+            display_name: self.display_name.clone(),
+            given_name: self.given_name.clone(),
+            surname: self.surname.clone(),
+            mail: self.mail.clone(),
+            other_mails: self.other_mails.clone(),
+            mail_nickname: self.mail_nickname.clone(),
+            department: self.department.clone(),
+            job_title: self.job_title.clone(),
+            company_name: self.company_name.clone(),
+            employee_id: self.employee_id.clone(),
+            employee_type: self.employee_type.clone(),
+            office_location: self.office_location.clone(),
+            city: self.city.clone(),
+            country: self.country.clone(),
+            usage_location: self.usage_location.clone(),
+            preferred_language: self.preferred_language.clone(),
+            mobile_phone: self.mobile_phone.clone(),
+            business_phones: self.business_phones.clone(),
+            account_enabled: self.account_enabled,
+            manager: self.manager_id.map(|m| ObjectRef { id: m.to_string(), display_name: None, user_principal_name: None }),
+            extension_attributes: self.extension_attributes.clone(),
+            created_date_time: at,
+            updated_date_time: at,
+            deleted_date_time: None,
+        }
+    }
+
     /// A draft for a new user: enabled, everything else empty.
     pub fn new_user() -> Self {
         Self { account_enabled: true, ..Self::default() }

@@ -675,3 +675,101 @@ pub async fn run_import(job: String) -> Result<(), ServerFnError> {
         .await,
     )
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Expression builder (/expressions): evaluate an attribute-mapping expression for a user.
+// ---------------------------------------------------------------------------------------------------
+
+/// Where an error in an expression's text is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpressionPosition {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
+    /// First byte of the offending text.
+    pub start: u32,
+    /// One past its last byte.
+    pub end: u32,
+}
+
+/// Why an expression gave no value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpressionProblem {
+    /// What is wrong.
+    pub message: String,
+    /// Where, for an error in the text (none when evaluating failed).
+    pub at: Option<ExpressionPosition>,
+}
+
+/// The user an expression was evaluated for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluatedUser {
+    /// The user's id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// User principal name.
+    pub user_principal_name: String,
+}
+
+/// What the expression builder shows after Evaluate: the service's evaluation, for the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpressionResult {
+    /// The value, as JSON (null for no value); meaningful when `error` is `None`.
+    pub value: serde_json::Value,
+    /// The value's type (`String`, `Multi`, `Boolean`, …; `Any` for null).
+    pub value_type: String,
+    /// The value as Entra writes it as text; `None` for null.
+    pub text: Option<String>,
+    /// `IgnoreFlowIfNullOrEmpty` fired: the attribute would be left out of the flow.
+    pub ignored: bool,
+    /// The expression's static result type, when it compiled.
+    pub returns: Option<String>,
+    /// The source attributes the expression reads, with the user's values.
+    pub attributes: Vec<(String, serde_json::Value)>,
+    /// The expression pretty-printed, when it parsed.
+    pub pretty: Option<String>,
+    /// Why there is no value, if there is none.
+    pub error: Option<ExpressionProblem>,
+    /// The user it was evaluated for (none: every attribute was null).
+    pub user: Option<EvaluatedUser>,
+}
+
+/// Checks and evaluates `expression` for `user` (a user principal name or id; empty for no user),
+/// through the same service function as `POST /api/v1/expressions/evaluate`.
+#[server]
+pub async fn evaluate_expression(expression: String, user: Option<String>) -> Result<ExpressionResult, ServerFnError> {
+    use provisio::service::{directory as dir, expressions, ServiceError};
+    let (store, actor) = ssr::ctx().await?;
+    let user = match user.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        None => None,
+        Some(u) => {
+            let found = if provisio::model::UserId::parse(u).is_ok() {
+                Some(dir::get_user(&store, &actor, u).await.map_err(ssr::err)?)
+            } else {
+                dir::find_user_by_upn(&store, &actor, u).await.map_err(ssr::err)?
+            };
+            Some(found.ok_or_else(|| ssr::err(ServiceError::NotFound { what: "user", id: u.to_string() }))?)
+        }
+    };
+    let ev = expressions::evaluate(&store, &actor, &expression, user.as_ref().map(|u| u.id)).await.map_err(ssr::err)?;
+    let (value, error) = match ev.outcome {
+        Ok(v) => (v, None),
+        Err(e) => {
+            let at = e.at.map(|p| ExpressionPosition { line: p.line, column: p.column, start: p.start, end: p.end });
+            (expressions::Evaluated { value: provisio::expr::Value::Null, ignored: false }, Some(ExpressionProblem { message: e.message, at }))
+        }
+    };
+    Ok(ExpressionResult {
+        value: value.value.to_json(),
+        value_type: value.value.type_of().to_string(),
+        text: value.value.text().map(|t| t.into_owned()),
+        ignored: value.ignored,
+        returns: ev.returns.map(|t| t.to_string()),
+        attributes: ev.attributes.into_iter().map(|(k, v)| (k, v.to_json())).collect(),
+        pretty: ev.pretty,
+        error,
+        user: user.map(|u| EvaluatedUser { id: u.id.to_string(), display_name: u.display_name, user_principal_name: u.user_principal_name }),
+    })
+}

@@ -43,6 +43,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/groups">"Groups"</A>
                 <A href="/recycle-bin">"Recycle bin"</A>
                 <A href="/users/import">"Import users"</A>
+                <A href="/expressions">"Expression builder"</A>
                 <A href="/audit">"Audit log"</A>
                 <A href="/admins">"Admins & tokens"</A>
             </nav>

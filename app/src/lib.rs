@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/groups") view=GroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/groups/:id") view=GroupPage ssr=SsrMode::Async />
                     <Route path=path!("/recycle-bin") view=RecycleBinPage ssr=SsrMode::Async />
+                    <Route path=path!("/expressions") view=ExpressionsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admins") view=AdminsPage ssr=SsrMode::Async />
                 </ParentRoute>

@@ -492,3 +492,118 @@ async fn unknown_api_routes_are_json_404() {
     let changes = t.send(Method::GET, "/api/v1/changes?after=0", Some(&c), None).await;
     assert_eq!(changes.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn expressions_evaluate_for_a_user_and_report_errors_with_positions() {
+    let t = app().await;
+    let admin = t.login("appadmin").await;
+    let u = t
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(json!({"userPrincipalName": "ada@contoso.example", "givenName": "Ada", "surname": "Lovelace", "otherMails": ["a@x.example"]})),
+        )
+        .await;
+    assert_eq!(u.status, StatusCode::CREATED, "{}", u.text);
+    let uid = u.body["id"].as_str().unwrap().to_string();
+    // Readers may use it too: it changes nothing.
+    let c = t.login("reader").await;
+    let eval = |expression: &str, user: Option<&str>| {
+        let body = match user {
+            Some(u) => json!({"expression": expression, "userId": u}),
+            None => json!({"expression": expression}),
+        };
+        t.send(Method::POST, "/api/v1/expressions/evaluate", Some(&c), Some(body))
+    };
+
+    let r = eval(r#"Join(".", ToLower([givenName]), [surname])"#, Some(&uid)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["ok"], true, "{}", r.text);
+    assert_eq!(r.body["value"], "ada.Lovelace");
+    assert_eq!(r.body["type"], "String");
+    assert_eq!(r.body["text"], "ada.Lovelace");
+    assert_eq!(r.body["ignored"], false);
+    assert_eq!(r.body["attributes"], json!({"givenName": "Ada", "surname": "Lovelace"}));
+    assert_eq!(r.body["pretty"], r#"Join(".", ToLower([givenName]), [surname])"#);
+
+    let multi = eval("[otherMails]", Some(&uid)).await;
+    assert_eq!((multi.body["value"].clone(), multi.body["type"].clone()), (json!(["a@x.example"]), json!("Multi")));
+    let enabled = eval("[accountEnabled]", Some(&uid)).await;
+    assert_eq!((enabled.body["value"].clone(), enabled.body["text"].clone()), (json!(true), json!("True")));
+    let ignored = eval("IgnoreFlowIfNullOrEmpty([department])", Some(&uid)).await;
+    assert_eq!((ignored.body["ok"].clone(), ignored.body["ignored"].clone()), (json!(true), json!(true)), "{}", ignored.text);
+
+    // Without a user every attribute is null: still good for constants and syntax.
+    let none = eval(r#"Coalesce([givenName], "nobody")"#, None).await;
+    assert_eq!(none.body["value"], "nobody", "{}", none.text);
+    assert_eq!(none.body["attributes"], json!({"givenName": null}));
+
+    // A syntax error: 200, ok false, with where it is.
+    let syntax = eval("Join(\".\",\n  [givenName] [surname])", Some(&uid)).await;
+    assert_eq!(syntax.status, StatusCode::OK, "{}", syntax.text);
+    assert_eq!(syntax.body["ok"], false);
+    let e = &syntax.body["error"];
+    assert_eq!((e["line"].clone(), e["column"].clone()), (json!(2), json!(15)), "{}", syntax.text);
+    assert_eq!((e["start"].clone(), e["end"].clone()), (json!(24), json!(25)), "{}", syntax.text);
+    assert!(e["message"].as_str().unwrap().len() > 5);
+    assert!(syntax.body.get("value").is_none());
+
+    let unknown = eval("[departmnt]", Some(&uid)).await;
+    assert_eq!(unknown.body["ok"], false);
+    assert_eq!(unknown.body["error"]["message"], "unknown attribute [departmnt], did you mean [department]?");
+    assert_eq!((unknown.body["error"]["column"].clone(), unknown.body["error"]["start"].clone()), (json!(1), json!(0)));
+    assert_eq!(unknown.body["pretty"], "[departmnt]");
+
+    // Unknown users are 404, whether the id is well formed or not.
+    for id in ["00000000-0000-0000-0000-000000000000", "not-an-id"] {
+        let r = eval("[givenName]", Some(id)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{id}: {}", r.text);
+        assert_eq!(error_code(&r), "not_found");
+    }
+    // Missing, unknown and oversized fields are 422 naming the field.
+    let missing = t.send(Method::POST, "/api/v1/expressions/evaluate", Some(&c), Some(json!({"userId": uid}))).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.body["error"]["field"], "expression");
+    let extra = t.send(Method::POST, "/api/v1/expressions/evaluate", Some(&c), Some(json!({"expression": "1", "user": "x"}))).await;
+    assert_eq!(extra.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(extra.body["error"]["field"], "user");
+    let long = format!("\"{}\"", "a".repeat(provisio::expr::MAX_CHARS));
+    let oversized = eval(&long, None).await;
+    assert_eq!(oversized.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(oversized.body["error"]["field"], "expression");
+
+    // Anonymous callers get 401; the function reference lists what the checker knows.
+    let anon = t.send(Method::POST, "/api/v1/expressions/evaluate", None, Some(json!({"expression": "1"}))).await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.send(Method::GET, "/api/v1/expressions/functions", None, None).await.status, StatusCode::UNAUTHORIZED);
+    let f = t.send(Method::GET, "/api/v1/expressions/functions", Some(&c), None).await;
+    assert_eq!(f.status, StatusCode::OK);
+    let fs = f.body["value"].as_array().unwrap();
+    let join = fs.iter().find(|f| f["name"] == "Join").expect("Join is listed");
+    assert!(join["signature"].as_str().unwrap().starts_with("Join(") && !join["summary"].as_str().unwrap().is_empty());
+    let spec = t.send(Method::GET, "/api/v1/openapi.json", None, None).await;
+    for p in ["/expressions/evaluate", "/expressions/functions"] {
+        assert!(spec.body["paths"].get(p).is_some(), "{p} missing from the OpenAPI document");
+    }
+}
+
+#[tokio::test]
+async fn expressions_evaluate_against_demo_users() {
+    let t = app().await;
+    provisio::demo::seed(&t.store, &Actor::cli(), 20, "contoso.example").await.unwrap();
+    let c = t.login("root").await;
+    let users = t.send(Method::GET, "/api/v1/users?top=1", Some(&c), None).await;
+    let u = &users.body["value"][0];
+    let r = t
+        .send(
+            Method::POST,
+            "/api/v1/expressions/evaluate",
+            Some(&c),
+            Some(json!({"expression": "ToUpper([userPrincipalName])", "userId": u["id"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["value"], u["userPrincipalName"].as_str().unwrap().to_uppercase());
+    assert_eq!(r.body["attributes"]["userPrincipalName"], u["userPrincipalName"]);
+}

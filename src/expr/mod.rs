@@ -11,6 +11,7 @@
 
 pub mod ast;
 pub mod compile;
+pub mod dotnet_date;
 pub mod error;
 pub mod eval;
 pub mod functions;

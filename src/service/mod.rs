@@ -4,6 +4,7 @@
 
 pub mod admins;
 pub mod directory;
+pub mod expressions;
 pub mod import;
 pub mod session;
 

@@ -1,12 +1,14 @@
 //! The portal's pages, one module per area.
 
 mod admin;
+mod expressions;
 mod groups;
 mod import;
 mod login;
 mod users;
 
 pub use admin::{AdminsPage, AuditPage};
+pub use expressions::ExpressionsPage;
 pub use groups::{GroupPage, GroupsPage};
 pub use import::ImportPage;
 pub use login::LoginPage;
@@ -34,6 +36,10 @@ pub fn HomePage() -> impl IntoView {
             <a class="card" href="/users/import">
                 <h2>"Import"</h2>
                 <p>"Bring users in from a CSV file."</p>
+            </a>
+            <a class="card" href="/expressions">
+                <h2>"Expression builder"</h2>
+                <p>"Write and test attribute-mapping expressions against real users."</p>
             </a>
             <a class="card" href="/audit">
                 <h2>"Audit log"</h2>

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod directory;
 pub mod error;
+pub mod expressions;
 pub mod openapi;
 
 use crate::state::AppState;
@@ -62,5 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/admins/{id}", axum::routing::patch(admin::update_admin).delete(admin::delete_admin))
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{id}", delete(admin::revoke_token))
+        .route("/expressions/evaluate", post(expressions::evaluate))
+        .route("/expressions/functions", get(expressions::functions))
         .fallback(not_found)
 }

@@ -58,6 +58,14 @@ pub fn spec() -> Value {
             ("extensionAttributes".to_string(), json!({"type": "object", "additionalProperties": {"type": ["string", "null"]}})),
         ])
         .collect();
+    let mut evaluate = op(
+        "Check an attribute-mapping expression and evaluate it for a user (any role; changes nothing). An error in the expression, or in evaluating it, is a 200 with ok: false",
+        "expressions",
+        Some("EvaluateRequest"),
+        "200",
+    );
+    evaluate["responses"]["200"] = json!({"description": "The value, or the error with its line and column",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Evaluation"}}}});
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Provisio API", "version": env!("CARGO_PKG_VERSION"),
@@ -111,7 +119,9 @@ pub fn spec() -> Value {
             "/admins": {"get": op("List admin accounts", "admins", None, "200"), "post": op("Create an admin account", "admins", Some("NewAdmin"), "201")},
             "/admins/{id}": {"parameters": id, "patch": op("Change role, disabled or password", "admins", None, "200"), "delete": op("Delete an admin account", "admins", None, "204")},
             "/tokens": {"get": op("List API tokens", "admins", None, "200"), "post": op("Create an API token (returned once)", "admins", Some("NewToken"), "201")},
-            "/tokens/{id}": {"parameters": id, "delete": op("Revoke an API token", "admins", None, "204")}
+            "/tokens/{id}": {"parameters": id, "delete": op("Revoke an API token", "admins", None, "204")},
+            "/expressions/evaluate": {"post": evaluate},
+            "/expressions/functions": {"get": op("The built-in expression functions: name, signature, summary", "expressions", None, "200")}
         },
         "components": {
             "securitySchemes": {
@@ -130,6 +140,21 @@ pub fn spec() -> Value {
                     "displayName": {"type": "string"}, "description": str_or_null, "mailNickname": str_or_null, "securityEnabled": {"type": "boolean"}}},
                 "MemberRef": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
                 "NewAdmin": {"type": "object", "required": ["username", "password", "role"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}, "role": {"type": "string", "enum": ["Administrator", "ApplicationAdministrator", "Reader"]}}},
+                "EvaluateRequest": {"type": "object", "additionalProperties": false, "required": ["expression"], "properties": {
+                    "expression": {"type": "string", "maxLength": provisio::expr::MAX_CHARS, "description": "The expression, as in Entra's attribute mappings"},
+                    "userId": {"type": ["string", "null"], "format": "uuid", "description": "The user to evaluate for; omitted: every attribute is null"}}},
+                "Evaluation": {"type": "object", "required": ["ok"], "properties": {
+                    "ok": {"type": "boolean"},
+                    "value": {"description": "The result as JSON (strings, arrays for multi-valued results, booleans, integers, ISO 8601 dates)"},
+                    "type": {"type": "string", "enum": ["Any", "String", "Multi", "Boolean", "Integer", "DateTime", "Reference", "Objects"]},
+                    "text": {"type": ["string", "null"], "description": "The value as Entra writes it as text"},
+                    "ignored": {"type": "boolean", "description": "IgnoreFlowIfNullOrEmpty fired: the attribute is left out"},
+                    "returns": {"type": "string", "description": "The expression's static result type"},
+                    "attributes": {"type": "object", "description": "The source attributes read, with this user's values"},
+                    "pretty": {"type": "string"},
+                    "error": {"type": "object", "required": ["message"], "properties": {
+                        "message": {"type": "string"}, "line": {"type": "integer"}, "column": {"type": "integer"},
+                        "start": {"type": "integer", "description": "Byte offset"}, "end": {"type": "integer", "description": "Byte offset"}}}}},
                 "NewToken": {"type": "object", "required": ["name", "role"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["Administrator", "ApplicationAdministrator", "Reader"]}}}
             }
         }
