@@ -758,7 +758,10 @@ pub async fn evaluate_expression(expression: String, user: Option<String>) -> Re
         Ok(v) => (v, None),
         Err(e) => {
             let at = e.at.map(|p| ExpressionPosition { line: p.line, column: p.column, start: p.start, end: p.end });
-            (expressions::Evaluated { value: provisio::expr::Value::Null, ignored: false }, Some(ExpressionProblem { message: e.message, at }))
+            (
+                expressions::Evaluated { value: provisio::expr::Value::Null, ignored: false },
+                Some(ExpressionProblem { message: e.message, at }),
+            )
         }
     };
     Ok(ExpressionResult {
@@ -770,6 +773,10 @@ pub async fn evaluate_expression(expression: String, user: Option<String>) -> Re
         attributes: ev.attributes.into_iter().map(|(k, v)| (k, v.to_json())).collect(),
         pretty: ev.pretty,
         error,
-        user: user.map(|u| EvaluatedUser { id: u.id.to_string(), display_name: u.display_name, user_principal_name: u.user_principal_name }),
+        user: user.map(|u| EvaluatedUser {
+            id: u.id.to_string(),
+            display_name: u.display_name,
+            user_principal_name: u.user_principal_name,
+        }),
     })
 }

@@ -182,7 +182,7 @@ mod tests {
         assert!(compare(CompareOp::Eq, &Value::str("USA"), &Value::str("USA")));
         assert!(!compare(CompareOp::Eq, &Value::str("usa"), &Value::str("USA")));
         assert!(compare(CompareOp::Gt, &Value::Int(10), &Value::str("9")));
-        assert!(compare(CompareOp::Lt, &Value::str("10"), &Value::str("9")) == false);
+        assert!(!compare(CompareOp::Lt, &Value::str("10"), &Value::str("9")));
         assert!(compare(CompareOp::Eq, &Value::Bool(true), &Value::str("True")));
         assert!(!compare(CompareOp::Ne, &Value::Null, &Value::str("x")));
         assert!(!compare(CompareOp::Eq, &Value::Null, &Value::Null));

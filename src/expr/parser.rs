@@ -269,6 +269,11 @@ impl<'t> Parser<'t> {
         let name_span = Span::new(start, self.pos);
         let name = self.text[start..self.pos].to_string();
         self.skip_ws();
+        if self.peek() != Some(b'(') && (name == "vbBinaryCompare" || name == "vbTextCompare") {
+            // Entra's InStr example passes VB's compare constants bare: InStr([x], "a", , vbBinaryCompare).
+            // They read as the strings InStr accepts.
+            return Ok(Expr { kind: ExprKind::Str(name), span: name_span });
+        }
         if self.peek() != Some(b'(') {
             let lower = name.to_ascii_lowercase();
             let msg = if lower == "true" || lower == "false" {
@@ -409,6 +414,8 @@ mod tests {
         assert!(parse("ToLower([a]))").unwrap_err().message.contains("no '('"));
         assert!(parse("'x'").unwrap_err().message.contains("double quotes"));
         assert!(parse("IIF(True, 1, 2)").unwrap_err().message.contains("\"True\""));
+        let e = parse("InStr([x], \"a\", , vbTextCompare)").unwrap();
+        assert_eq!(call(&e).1[3].as_ref().unwrap().kind, ExprKind::Str("vbTextCompare".into()));
     }
 
     #[test]

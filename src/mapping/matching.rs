@@ -88,7 +88,8 @@ pub fn plan(src: &dyn Source, mapping: &CompiledMapping, env: &mut dyn Env) -> R
     let reasons: Vec<String> = tried.iter().map(|(t, why)| format!("{t}: {why}")).collect();
     Err(NoMatchingValue {
         message: format!(
-            "this {object} has no value for any matching attribute, so it can't be matched with the target (every {object} needs a value for at least one): {}",
+            "this {object} has no value for any matching attribute, so it can't be matched with the target \
+             (every {object} needs a value for at least one): {}",
             reasons.join("; ")
         ),
         tried,

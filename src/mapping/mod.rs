@@ -29,7 +29,7 @@ pub use defaults::{default_group_mapping, default_user_mapping, scim_group_schem
 pub use matching::{plan, MatchQuery, NoMatchingValue};
 pub use resolve::{resolve, AttributeOutcome, OutcomeStatus, Phase, Resolved, SourceValue};
 pub use target_schema::{SchemaError, ScimPath, TargetAttribute, TargetSchema, TargetType, ValueFilter};
-pub use validate::validate;
+pub use validate::{removed_required, validate};
 
 use crate::expr::{ExprError, Expression, SourceSchema};
 use crate::scoping::{CompiledScope, ScopingFilter};

@@ -93,7 +93,17 @@ impl AttributeOutcome {
     /// The outcome in one sentence.
     pub fn explain(&self) -> String {
         let (t, src) = (&self.target, &self.source_description);
-        let read: Vec<String> = self.source_values.iter().map(|s| format!("{} is {}", s.attribute, shown(&s.value))).collect();
+        let read: Vec<String> = self
+            .source_values
+            .iter()
+            .map(|s| {
+                if s.value.is_null() {
+                    format!("{} has no value", s.attribute)
+                } else {
+                    format!("{} is {}", s.attribute, shown(&s.value))
+                }
+            })
+            .collect();
         let read = if read.is_empty() { String::new() } else { format!(" ({})", read.join(", ")) };
         match &self.status {
             OutcomeStatus::Sent => format!("{t}: sent {} from {src}{read}", shown(&self.result)),
@@ -435,10 +445,10 @@ mod tests {
         let a = AttributeMapping::direct("city", "locale").with_default("en-US");
         let o = outcome(a.clone(), Phase::Create);
         assert_eq!((o.status.clone(), o.result.clone()), (OutcomeStatus::DefaultUsed, Value::str("en-US")));
-        assert_eq!(o.explain(), "locale: [city] gave no value (city is no value), so the default 'en-US' was sent");
+        assert_eq!(o.explain(), "locale: [city] gave no value (city has no value), so the default 'en-US' was sent");
         let o = outcome(a, Phase::Update);
         assert_eq!((o.status.clone(), o.result.clone()), (OutcomeStatus::SkippedNull, Value::Null));
-        assert_eq!(o.explain(), "locale: not sent; [city] gave no value (city is no value), and null values are not sent");
+        assert_eq!(o.explain(), "locale: not sent; [city] gave no value (city has no value), and null values are not sent");
         // A value present: the default is not used.
         let o = outcome(AttributeMapping::direct("jobTitle", "title").with_default("Staff"), Phase::Create);
         assert_eq!(o.result, Value::str("Engineer"));
@@ -483,7 +493,7 @@ mod tests {
     fn ignore_flow_leaves_the_attribute_out() {
         let o = outcome(AttributeMapping::expression("IgnoreFlowIfNullOrEmpty([city])", "locale").with_default("x"), Phase::Create);
         assert_eq!((o.status.clone(), o.result.clone()), (OutcomeStatus::IgnoredFlow, Value::Null));
-        assert_eq!(o.explain(), "locale: left out by IgnoreFlowIfNullOrEmpty (city is no value)");
+        assert_eq!(o.explain(), "locale: left out by IgnoreFlowIfNullOrEmpty (city has no value)");
     }
 
     #[test]

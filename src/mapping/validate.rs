@@ -26,8 +26,11 @@ use crate::scoping::CompiledScope;
 
 /// The result of checking: the errors, and what compiled.
 pub(crate) struct Checked {
+    /// Every problem found.
     pub errors: Vec<MappingError>,
+    /// The attribute mappings that compiled cleanly, in order.
     pub attributes: Vec<CompiledAttribute>,
+    /// The compiled scoping filters, when they are valid.
     pub scope: Option<CompiledScope>,
 }
 
@@ -35,6 +38,17 @@ pub(crate) struct Checked {
 /// be saved).
 pub fn validate(mapping: &ObjectMapping, target: &TargetSchema) -> Vec<MappingError> {
     check(mapping, target).errors
+}
+
+/// Required mappings ("For required attributes, the Delete feature is unavailable") that an edit
+/// removed: each required attribute mapping of `before` whose target `after` no longer maps.
+pub fn removed_required(before: &ObjectMapping, after: &ObjectMapping) -> Vec<MappingError> {
+    before
+        .attributes
+        .iter()
+        .filter(|a| a.required && !after.attributes.iter().any(|b| b.target.eq_ignore_ascii_case(&a.target)))
+        .map(|a| MappingError::new(&a.target, "target", format!("the mapping of {} is required and can't be deleted", a.target)))
+        .collect()
 }
 
 /// Checks and compiles.
@@ -301,7 +315,8 @@ fn type_problem(a: &AttributeMapping, t: &TargetAttribute, st: Type) -> Option<S
     if !t.multi_valued {
         if st == Type::Objects {
             return Some(format!(
-                "{src} holds app role assignments, but {name} takes a single value; use SingleAppRoleAssignment, or map AppRoleAssignmentsComplex to a multi-valued attribute such as roles"
+                "{src} holds app role assignments, but {name} takes a single value; use SingleAppRoleAssignment, \
+                 or map AppRoleAssignmentsComplex to a multi-valued attribute such as roles"
             ));
         }
         if st == Type::Multi {
@@ -558,6 +573,16 @@ mod tests {
         let got: Vec<String> = validate(&user_mapping(base()), &broken).iter().map(|e| e.to_string()).collect();
         assert_eq!(got.len(), 1);
         assert!(got[0].starts_with("targetSchema: row "), "{got:?}");
+    }
+
+    #[test]
+    fn required_mappings_cant_be_deleted() {
+        let before = default_user_mapping();
+        let mut after = before.clone();
+        assert_eq!(removed_required(&before, &after), []);
+        after.attributes.retain(|a| a.target != "userName" && a.target != "title");
+        let got: Vec<String> = removed_required(&before, &after).iter().map(|e| e.to_string()).collect();
+        assert_eq!(got, ["userName, target: the mapping of userName is required and can't be deleted"]);
     }
 
     #[test]

@@ -77,10 +77,7 @@ pub struct EvaluationError {
 
 impl From<ExprError> for EvaluationError {
     fn from(e: ExprError) -> Self {
-        EvaluationError {
-            message: e.message,
-            at: Some(ErrorAt { line: e.line, column: e.column, start: e.span.start, end: e.span.end }),
-        }
+        EvaluationError { message: e.message, at: Some(ErrorAt { line: e.line, column: e.column, start: e.span.start, end: e.span.end }) }
     }
 }
 
@@ -201,12 +198,7 @@ pub async fn evaluate(store: &Store, _actor: &Actor, expression: &str, user_id: 
         Err(Stop::IgnoreFlow) => Ok(Evaluated { value: Value::Null, ignored: true }),
         Err(e @ Stop::Failed { .. }) => Err(EvaluationError { message: e.to_string(), at: None }),
     };
-    Ok(Evaluation {
-        outcome,
-        returns: Some(compiled.returns()),
-        attributes,
-        pretty: Some(pretty(compiled.tree(), PRETTY_WIDTH)),
-    })
+    Ok(Evaluation { outcome, returns: Some(compiled.returns()), attributes, pretty: Some(pretty(compiled.tree(), PRETTY_WIDTH)) })
 }
 
 #[cfg(test)]

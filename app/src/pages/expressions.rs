@@ -93,9 +93,8 @@ pub fn ExpressionsPage() -> impl IntoView {
         }
         live.set(true);
     });
-    let check: Memo<Option<Result<Type, ExprError>>> = Memo::new(move |_| {
-        text.with(|t| (!t.trim().is_empty()).then(|| compile(t, &user_schema()).map(|e| e.returns())))
-    });
+    let check: Memo<Option<Result<Type, ExprError>>> =
+        Memo::new(move |_| text.with(|t| (!t.trim().is_empty()).then(|| compile(t, &user_schema()).map(|e| e.returns()))));
 
     view! {
         <div class="page-head">

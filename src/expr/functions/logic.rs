@@ -145,7 +145,7 @@ fn switch(cx: &mut Cx<'_>, args: &[Option<Node>]) -> Result<Value, Stop> {
 
 fn switch_rule(args: &[Option<Expr>]) -> Result<(), (Option<usize>, String)> {
     let after = args.len().saturating_sub(1);
-    if after % 2 == 0 {
+    if after.is_multiple_of(2) {
         return Err((None, format!("Switch expects an odd number of arguments after the source, got {after}")));
     }
     let mut seen: Vec<&str> = Vec::new();

@@ -753,7 +753,7 @@ fn normalize_diacritics(cx: &mut Cx<'_>, args: &[Option<Node>]) -> Result<Value,
             c => plain.push(c),
         }
     }
-    Ok(Value::Str(plain.nfc().collect()))
+    Ok(Value::Str(if plain.is_ascii() { plain } else { plain.nfc().collect() }))
 }
 
 // ---- Replace ----
@@ -843,6 +843,26 @@ fn for_each_match<'t>(re: &Regex, text: &'t str, mut f: impl FnMut(&Captures<'t,
         }
     }
     Ok(())
+}
+
+/// The byte ranges of each match of `re` in `text`, as [`for_each_match`] finds them, without their
+/// groups (faster, for replacements that name none).
+fn match_ranges(re: &Regex, text: &str) -> Result<Vec<std::ops::Range<usize>>, fancy_regex::Error> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos <= text.len() {
+        let Some(m) = re.find_from_pos(text, pos)? else { break };
+        out.push(m.range());
+        if m.end() > m.start() {
+            pos = m.end();
+        } else {
+            match text[m.end()..].chars().next() {
+                Some(c) => pos = m.end() + c.len_utf8(),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Appends .NET's substitution of `rep` for one match: `$1`/`${1}` a group by number, `${name}` by
@@ -988,6 +1008,14 @@ fn replace(cx: &mut Cx<'_>, args: &[Option<Node>]) -> Result<Value, Stop> {
             }
         })
         .map_err(|e| regex_failed(p.re.as_str(), e))?;
+    } else if !new.contains('$') {
+        for m in match_ranges(&p.re, &src).map_err(|e| regex_failed(p.re.as_str(), e))? {
+            if m.start >= last {
+                out.push_str(&src[last..m.start]);
+                out.push_str(&new);
+                last = m.end;
+            }
+        }
     } else {
         for_each_match(&p.re, &src, |caps| {
             let Some(m) = caps.get(0) else { return };
@@ -1172,7 +1200,9 @@ mod tests {
     fn instr() {
         let o = obj(&[]);
         assert_eq!(ev(r#"InStr("The quick brown fox","quick")"#, &o), "5");
-        // Doc: InStr("repEated","e",3,vbBinaryCompare) evaluates to 7 (the constant written as a string).
+        // Doc: InStr("repEated","e",3,vbBinaryCompare) evaluates to 7: the bare VB constant, as written
+        // there, and the same constant as a string.
+        assert_eq!(ev(r#"InStr("repEated","e",3,vbBinaryCompare)"#, &o), "7");
         assert_eq!(ev(r#"InStr("repEated","e",3,"vbBinaryCompare")"#, &o), "7");
         assert_eq!(ev(r#"InStr("repEated","e",3,"vbTextCompare")"#, &o), "4");
         assert_eq!(ev(r#"InStr("repEated","e",3,1)"#, &o), "4");
