@@ -7,15 +7,15 @@
 //!   its precedence; "Apply this mapping" Always or only during object creation.
 //! - [`TargetSchema`]: the target's attribute list ("Edit attribute list"); [`scim_user_schema`] and
 //!   [`scim_group_schema`] are the built-in SCIM 2.0 ones.
-//! - [`validate`] returns every problem before a mapping is saved; [`CompiledMapping::compile`] checks
-//!   and compiles it once; [`resolve`] turns one object into the desired target resource, with an
+//! - [`validate()`] returns every problem before a mapping is saved; [`CompiledMapping::compile`] checks
+//!   and compiles it once; [`resolve()`] turns one object into the desired target resource, with an
 //!   explanation per attribute; [`matching::plan`] lists the matching queries the engine will try.
 //! - [`default_user_mapping`] and [`default_group_mapping`]: what Entra ships for a generic SCIM app.
 //!
 //! "Default value if null" follows Entra: "This value is only provisioned when a user is created. The
 //! "default value when null" isn't provisioned when updating an existing user." A None mapping leaves
 //! the target attribute alone, except that "if the target attribute is ever empty, it populates with
-//! the default value" — on creation (a new object's attributes are all empty) [`resolve`] sends the
+//! the default value" — on creation (a new object's attributes are all empty) [`resolve()`] sends the
 //! default; on update it reports the attribute as unchanged and the engine, which knows the target's
 //! current value, applies [`CompiledAttribute::default_value`] when that value is empty.
 
@@ -339,7 +339,7 @@ pub struct CompiledMapping {
 }
 
 impl CompiledMapping {
-    /// Validates `mapping` against `target` (see [`validate`]) and compiles it; every problem when it
+    /// Validates `mapping` against `target` (see [`validate()`]) and compiles it; every problem when it
     /// is not valid.
     pub fn compile(mapping: &ObjectMapping, target: &TargetSchema) -> Result<CompiledMapping, Vec<MappingError>> {
         let checked = validate::check(mapping, target);

@@ -178,3 +178,36 @@ pub(crate) mod test_support {
         compile(text, &SourceSchema::open()).expect_err(text).message
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every function in Entra's reference (and the assertive app-role variant) exists, once.
+    #[test]
+    fn every_entra_function_is_implemented() {
+        let entra = [
+            "Append", "AppRoleAssignmentsComplex", "AssertiveAppRoleAssignmentsComplex", "BitAnd", "CBool", "CDate",
+            "Coalesce", "ConvertToBase64", "ConvertToUTF8Hex", "Count", "CStr", "DateAdd", "DateDiff", "DateFromNum",
+            "FormatDateTime", "Guid", "IgnoreFlowIfNullOrEmpty", "IIF", "InStr", "IsNull", "IsNullOrEmpty", "IsPresent",
+            "IsString", "Item", "Join", "Left", "Mid", "NormalizeDiacritics", "Not", "Now", "NumFromDate", "PCase",
+            "RandomString", "Redact", "RemoveDuplicates", "Replace", "SelectUniqueValue", "SingleAppRoleAssignment",
+            "Split", "StripSpaces", "Switch", "ToLower", "ToUpper", "Word",
+        ];
+        for name in entra {
+            let f = lookup(name).unwrap_or_else(|| panic!("{name} is missing"));
+            assert!(!f.summary.is_empty(), "{name} has no summary");
+        }
+        assert_eq!(all().count(), entra.len());
+        let names: Vec<&str> = all().map(|f| f.name).collect();
+        let mut sorted = names.clone();
+        sorted.dedup();
+        assert_eq!(names.len(), sorted.len(), "a function is defined twice");
+        // Repeating parameters come last.
+        for f in all() {
+            for p in &f.params[..f.params.len().saturating_sub(1)] {
+                assert_ne!(p.need, Need::Repeating, "{}", f.name);
+            }
+        }
+    }
+}
