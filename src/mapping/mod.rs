@@ -299,6 +299,12 @@ pub struct CompiledAttribute {
     target: TargetAttribute,
     path: ScimPath,
     expression: Option<Expression>,
+    /// `mapping.source_description()`, computed once.
+    description: String,
+    /// The source attributes the expression reads, computed once.
+    reads: Vec<String>,
+    /// Whether the expression calls Redact (its explanation hides values).
+    redacted: bool,
 }
 
 impl CompiledAttribute {
@@ -320,6 +326,21 @@ impl CompiledAttribute {
     /// The compiled source (none for a None mapping).
     pub fn expression(&self) -> Option<&Expression> {
         self.expression.as_ref()
+    }
+
+    /// The source as written (`[givenName]`, `"Contoso"`, the expression's text).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The source attributes the mapping reads.
+    pub fn reads(&self) -> &[String] {
+        &self.reads
+    }
+
+    /// Whether the expression calls Redact, so explanations show `[Redact]` instead of values.
+    pub fn redacted(&self) -> bool {
+        self.redacted
     }
 
     /// The default value if null (an empty one is none).

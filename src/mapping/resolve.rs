@@ -117,6 +117,36 @@ impl AttributeOutcome {
     }
 }
 
+/// What Entra's Redact shows in place of a value: "replaces the attribute value with the string literal
+/// "[Redact]" in the provisioning logs" (functions-for-customizing-application-data, Redact).
+pub const REDACTED: &str = "[Redact]";
+
+/// Whether an expression calls Redact anywhere: its explanation then shows [`REDACTED`] for every value.
+pub(crate) fn uses_redact(e: &crate::expr::Expression) -> bool {
+    let mut found = false;
+    e.tree().walk(&mut |n| {
+        if matches!(&n.kind, crate::expr::ExprKind::Call { name, .. } if name == "Redact") {
+            found = true;
+        }
+    });
+    found
+}
+
+impl AttributeOutcome {
+    /// Replaces every value in the explanation (what was read and what was sent) by [`REDACTED`]; the
+    /// value sent to the target is not affected.
+    pub fn redact(&mut self) {
+        for s in &mut self.source_values {
+            if !s.value.is_null() {
+                s.value = Value::str(REDACTED);
+            }
+        }
+        if !self.result.is_null() {
+            self.result = Value::str(REDACTED);
+        }
+    }
+}
+
 /// A value in explanations: text quoted, others as they print.
 fn shown(v: &Value) -> String {
     match v {
@@ -161,9 +191,13 @@ pub fn resolve(src: &dyn Source, mapping: &CompiledMapping, phase: Phase, env: &
     };
     for a in mapping.attributes() {
         let outcome = resolve_one(src, a, phase, env);
+        let mut outcome = outcome;
         if matches!(outcome.status, OutcomeStatus::Sent | OutcomeStatus::DefaultUsed) {
             r.attributes.push((outcome.target.clone(), outcome.result.clone()));
             r.shapes.push(Shape { path: a.path().clone(), attr_type: a.target().attr_type });
+        }
+        if a.redacted() {
+            outcome.redact();
         }
         r.explanation.push(outcome);
     }
@@ -174,7 +208,7 @@ fn resolve_one(src: &dyn Source, a: &CompiledAttribute, phase: Phase, env: &mut 
     let m = a.mapping();
     let mut out = AttributeOutcome {
         target: a.target().name.clone(),
-        source_description: m.source_description(),
+        source_description: a.description().to_string(),
         source_values: Vec::new(),
         result: Value::Null,
         status: OutcomeStatus::SkippedNull,
@@ -203,7 +237,7 @@ fn resolve_one(src: &dyn Source, a: &CompiledAttribute, phase: Phase, env: &mut 
         }
         return with_default(out);
     };
-    out.source_values = expr.attributes().into_iter().map(|n| SourceValue { attribute: n.to_string(), value: src.get(n) }).collect();
+    out.source_values = a.reads().iter().map(|n| SourceValue { attribute: n.clone(), value: src.get(n) }).collect();
     match expr.evaluate(src, env) {
         Ok(v) if v.is_null_or_empty() => with_default(out),
         Ok(v) => {
@@ -411,6 +445,16 @@ mod tests {
     /// The outcome of the one extra mapping.
     fn outcome(a: AttributeMapping, phase: Phase) -> AttributeOutcome {
         run(vec![a], phase).explanation.remove(1)
+    }
+
+    #[test]
+    fn redact_hides_values_in_the_explanation_only() {
+        let r = run(vec![AttributeMapping::expression("Redact([employeeId])", "nickName")], Phase::Create);
+        assert_eq!(r.get("nickName"), Some(&Value::str("E100")), "the target still gets the value");
+        let o = &r.explanation[1];
+        assert_eq!(o.result, Value::str(REDACTED));
+        assert_eq!(o.source_values, [SourceValue { attribute: "employeeId".into(), value: Value::str(REDACTED) }]);
+        assert!(!o.explain().contains("E100"), "{}", o.explain());
     }
 
     #[test]

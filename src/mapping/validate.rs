@@ -271,11 +271,15 @@ fn check_attribute(
     if had_expr_error || (a.mapping_type != MappingType::None && compiled.is_none()) {
         return None;
     }
+    let expression = compiled.map(|(e, _)| e);
     Some(CompiledAttribute {
+        description: a.source_description(),
+        reads: expression.as_ref().map(|e| e.attributes().into_iter().map(str::to_string).collect()).unwrap_or_default(),
+        redacted: expression.as_ref().is_some_and(super::resolve::uses_redact),
         mapping: a.clone(),
         target: t.clone(),
         path: super::ScimPath::parse(&t.name).ok()?,
-        expression: compiled.map(|(e, _)| e),
+        expression,
     })
 }
 
