@@ -35,10 +35,8 @@ fn mapping_set() -> ObjectMapping {
             *a = AttributeMapping::expression(r#"ToLower(Join(".", [givenName], [surname]))"#, &a.target);
         }
     }
-    m.attributes.push(AttributeMapping::expression(
-        r#"Switch([employeeType], "Member", "Contractor", "Guest", "Vendor", "Guest")"#,
-        "userType",
-    ));
+    m.attributes
+        .push(AttributeMapping::expression(r#"Switch([employeeType], "Member", "Contractor", "Guest", "Vendor", "Guest")"#, "userType"));
     m.attributes.push(AttributeMapping::direct("companyName", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization"));
     m
 }

@@ -85,10 +85,9 @@ impl PartialEq for ExprKind {
             (ExprKind::Attr(a), ExprKind::Attr(b)) | (ExprKind::Str(a), ExprKind::Str(b)) => a == b,
             (ExprKind::Int(a), ExprKind::Int(b)) => a == b,
             (ExprKind::Call { name: a, args: x, .. }, ExprKind::Call { name: b, args: y, .. }) => a == b && x == y,
-            (
-                ExprKind::Compare { op: a, left: l1, right: r1 },
-                ExprKind::Compare { op: b, left: l2, right: r2 },
-            ) => a == b && l1 == l2 && r1 == r2,
+            (ExprKind::Compare { op: a, left: l1, right: r1 }, ExprKind::Compare { op: b, left: l2, right: r2 }) => {
+                a == b && l1 == l2 && r1 == r2
+            }
             _ => false,
         }
     }

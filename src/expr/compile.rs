@@ -95,11 +95,7 @@ impl Expression {
     }
 
     /// Evaluates against one source object.
-    pub fn evaluate(
-        &self,
-        src: &dyn super::eval::Source,
-        env: &mut dyn super::eval::Env,
-    ) -> Result<Value, super::error::Stop> {
+    pub fn evaluate(&self, src: &dyn super::eval::Source, env: &mut dyn super::eval::Env) -> Result<Value, super::error::Stop> {
         super::eval::Cx::new(src, env).eval(&self.root)
     }
 }
@@ -137,9 +133,7 @@ impl Checker<'_> {
             ExprKind::Attr(name) => match self.schema.get(name) {
                 Some(t) => Ok((Node::Attr(name.as_str().into()), t)),
                 None => {
-                    let hint = closest(name, self.schema.names())
-                        .map(|k| format!(", did you mean [{k}]?"))
-                        .unwrap_or_default();
+                    let hint = closest(name, self.schema.names()).map(|k| format!(", did you mean [{k}]?")).unwrap_or_default();
                     Err(ExprError::at(self.text, e.span, format!("unknown attribute [{name}]{hint}")))
                 }
             },
@@ -159,9 +153,7 @@ impl Checker<'_> {
             }
             ExprKind::Call { name, name_span, args } => {
                 let Some(f) = functions::lookup(name) else {
-                    let hint = closest(name, functions::all().map(|f| f.name))
-                        .map(|k| format!(", did you mean {k}?"))
-                        .unwrap_or_default();
+                    let hint = closest(name, functions::all().map(|f| f.name)).map(|k| format!(", did you mean {k}?")).unwrap_or_default();
                     return Err(ExprError::at(self.text, *name_span, format!("unknown function {name}{hint}")));
                 };
                 if f.top_level_only && !top {
@@ -209,11 +201,7 @@ impl Checker<'_> {
                 format!("{min} to {max}")
             };
             let plural = if want == "1" { "argument" } else { "arguments" };
-            return Err(ExprError::at(
-                self.text,
-                e.span,
-                format!("{} expects {want} {plural}, got {n}: {}", f.name, f.signature()),
-            ));
+            return Err(ExprError::at(self.text, e.span, format!("{} expects {want} {plural}, got {n}: {}", f.name, f.signature())));
         }
         for (i, a) in args.iter().enumerate() {
             let p = param_at(f, i);
@@ -244,10 +232,7 @@ impl Checker<'_> {
         match p.ty {
             Type::String => {
                 if matches!(t, Type::Multi | Type::Objects) {
-                    return bad(format!(
-                        "{head} takes a single value, but {what} is {}; use Join or Item to pick values",
-                        t.described()
-                    ));
+                    return bad(format!("{head} takes a single value, but {what} is {}; use Join or Item to pick values", t.described()));
                 }
             }
             Type::Integer => match (&a.kind, t) {

@@ -105,10 +105,9 @@ impl<'t> Parser<'t> {
         let e = Expr { kind: ExprKind::Compare { op, left: Box::new(left), right: Box::new(right) }, span };
         self.skip_ws();
         if matches!(self.peek(), Some(b'=' | b'<' | b'>')) {
-            return Err(self.err(
-                Span::new(self.pos, self.pos + 1),
-                "only one comparison is allowed here; nest IIF calls to combine conditions",
-            ));
+            return Err(
+                self.err(Span::new(self.pos, self.pos + 1), "only one comparison is allowed here; nest IIF calls to combine conditions")
+            );
         }
         Ok(e)
     }
@@ -155,10 +154,7 @@ impl<'t> Parser<'t> {
             match b {
                 b']' => break,
                 b'[' | b'\n' | b'"' | b'(' | b')' | b',' => {
-                    return Err(self.err(
-                        Span::new(start, self.pos),
-                        "this attribute name has no closing ']'".to_string(),
-                    ));
+                    return Err(self.err(Span::new(start, self.pos), "this attribute name has no closing ']'".to_string()));
                 }
                 _ => self.pos += 1,
             }
@@ -301,10 +297,7 @@ impl<'t> Parser<'t> {
                 if matches!(self.peek(), Some(b',') | Some(b')')) {
                     args.push(None);
                 } else if self.peek().is_none() {
-                    return Err(self.err(
-                        Span::new(open, open + 1),
-                        format!("the '(' of {name} is never closed"),
-                    ));
+                    return Err(self.err(Span::new(open, open + 1), format!("the '(' of {name} is never closed")));
                 } else {
                     args.push(Some(self.expr()?));
                 }
@@ -316,10 +309,7 @@ impl<'t> Parser<'t> {
                         break;
                     }
                     None => {
-                        return Err(self.err(
-                            Span::new(open, open + 1),
-                            format!("the '(' of {name} is never closed"),
-                        ));
+                        return Err(self.err(Span::new(open, open + 1), format!("the '(' of {name} is never closed")));
                     }
                     Some(_) => {
                         let c = self.peek_char();

@@ -178,8 +178,7 @@ mod tests {
                             node(ExprKind::Call { name, name_span: Span::default(), args })
                         }
                     ),
-                    (inner.clone(), op(), inner)
-                        .prop_map(|(l, op, r)| node(ExprKind::Compare { op, left: operand(l), right: operand(r) })),
+                    (inner.clone(), op(), inner).prop_map(|(l, op, r)| node(ExprKind::Compare { op, left: operand(l), right: operand(r) })),
                 ]
             })
         }

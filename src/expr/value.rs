@@ -163,9 +163,7 @@ impl Value {
         match self {
             Value::Null => Vec::new(),
             Value::Multi(v) => v.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
-            Value::Objects(v) => {
-                v.iter().filter_map(|o| o.get("value").and_then(|v| v.as_str())).map(Cow::Borrowed).collect()
-            }
+            Value::Objects(v) => v.iter().filter_map(|o| o.get("value").and_then(|v| v.as_str())).map(Cow::Borrowed).collect(),
             other => other.text().into_iter().collect(),
         }
     }
