@@ -174,16 +174,7 @@ impl Value {
         match self {
             Value::Bool(b) => Some(*b),
             Value::Int(i) => Some(*i != 0),
-            Value::Str(s) => {
-                let s = s.trim();
-                if s.eq_ignore_ascii_case("true") {
-                    Some(true)
-                } else if s.eq_ignore_ascii_case("false") {
-                    Some(false)
-                } else {
-                    s.parse::<i64>().ok().map(|i| i != 0)
-                }
-            }
+            Value::Str(s) => parse_bool(s).or_else(|| s.trim().parse::<i64>().ok().map(|i| i != 0)),
             _ => None,
         }
     }
@@ -211,6 +202,18 @@ impl Value {
             Value::Date(d) => J::String(d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             Value::Objects(v) => J::Array(v.iter().cloned().map(J::Object).collect()),
         }
+    }
+}
+
+/// Parses "True" or "False" in any case, around spaces.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
     }
 }
 

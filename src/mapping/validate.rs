@@ -283,16 +283,7 @@ fn check_attribute(
     })
 }
 
-fn as_bool(s: &str) -> Option<bool> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
+use crate::expr::value::parse_bool as as_bool;
 
 /// Why a source of static type `st` can't feed target `t`, if it can't.
 fn type_problem(a: &AttributeMapping, t: &TargetAttribute, st: Type) -> Option<String> {

@@ -81,12 +81,12 @@ pub fn ExpressionsPage() -> impl IntoView {
     let live = RwSignal::new(false);
     let area = NodeRef::<leptos::html::Textarea>::new();
     let from_query = Memo::new(move |_| q.read().get("expression").unwrap_or_default());
-    Effect::new(move |first: Option<()>| {
+    Effect::new(move |prev: Option<()>| {
         let shown = from_query.get();
         if let Some(el) = area.get() {
             // Back/forward to another evaluation shows its expression; on the first run, what is in
             // the box (typed before the page hydrated, too) is what gets checked.
-            if first.is_some() && el.value() != shown {
+            if prev.is_some() && el.value() != shown {
                 el.set_value(&shown);
             }
             text.set(el.value());

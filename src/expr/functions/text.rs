@@ -827,20 +827,24 @@ fn pattern(pattern: &str) -> Compiled {
 /// Calls `f` with each match of `re` in `text`, left to right, as .NET's Regex.Replace finds them: an
 /// empty match may directly follow a non-empty one, and after an empty match the search moves on by
 /// one character.
+/// Where the search for the next match starts after a match at `start..end`: its end, or one character
+/// further after an empty match (as .NET does); `None` at the end of the text.
+fn after_match(text: &str, start: usize, end: usize) -> Option<usize> {
+    if end > start {
+        Some(end)
+    } else {
+        text[end..].chars().next().map(|c| end + c.len_utf8())
+    }
+}
+
 fn for_each_match<'t>(re: &Regex, text: &'t str, mut f: impl FnMut(&Captures<'t, str>)) -> Result<(), fancy_regex::Error> {
     let mut pos = 0;
     while pos <= text.len() {
         let Some(caps) = re.captures_from_pos(text, pos)? else { break };
         let Some(m) = caps.get(0) else { break };
         f(&caps);
-        if m.end() > m.start() {
-            pos = m.end();
-        } else {
-            match text[m.end()..].chars().next() {
-                Some(c) => pos = m.end() + c.len_utf8(),
-                None => break,
-            }
-        }
+        let Some(next) = after_match(text, m.start(), m.end()) else { break };
+        pos = next;
     }
     Ok(())
 }
@@ -853,14 +857,8 @@ fn match_ranges(re: &Regex, text: &str) -> Result<Vec<std::ops::Range<usize>>, f
     while pos <= text.len() {
         let Some(m) = re.find_from_pos(text, pos)? else { break };
         out.push(m.range());
-        if m.end() > m.start() {
-            pos = m.end();
-        } else {
-            match text[m.end()..].chars().next() {
-                Some(c) => pos = m.end() + c.len_utf8(),
-                None => break,
-            }
-        }
+        let Some(next) = after_match(text, m.start(), m.end()) else { break };
+        pos = next;
     }
     Ok(out)
 }
