@@ -32,7 +32,7 @@ test('the expression builder checks as you type (in the browser) and evaluates f
   await input.fill('Join(".",\n  [givenName] [surname])');
   const liveError = page.getByTestId('expr-live-error');
   await expect(liveError).toContainText('line 2, column 15');
-  await expect(liveError.locator('mark')).toHaveText('[');
+  await expect(liveError.locator('mark')).toHaveText('[surname]');
   await expect(liveError.locator('pre')).toHaveText('  [givenName] [surname])');
   await input.fill('Join(".", [givenName], [surnme])');
   await expect(liveError).toContainText('did you mean [surname]');

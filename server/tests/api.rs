@@ -545,7 +545,7 @@ async fn expressions_evaluate_for_a_user_and_report_errors_with_positions() {
     assert_eq!(syntax.body["ok"], false);
     let e = &syntax.body["error"];
     assert_eq!((e["line"].clone(), e["column"].clone()), (json!(2), json!(15)), "{}", syntax.text);
-    assert_eq!((e["start"].clone(), e["end"].clone()), (json!(24), json!(25)), "{}", syntax.text);
+    assert_eq!((e["start"].clone(), e["end"].clone()), (json!(24), json!(33)), "{}", syntax.text);
     assert!(e["message"].as_str().unwrap().len() > 5);
     assert!(syntax.body.get("value").is_none());
 

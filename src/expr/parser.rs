@@ -41,9 +41,9 @@ pub fn parse(text: &str) -> Result<Expr, ExprError> {
         let msg = match c {
             ',' => "unexpected ',' outside a function's arguments".to_string(),
             ')' => "unexpected ')': there is no '(' for it to close".to_string(),
-            _ => format!("unexpected '{c}' after the end of the expression"),
+            _ => format!("unexpected {} after the end of the expression", p.token_text(p.pos)),
         };
-        return Err(p.err(Span::new(p.pos, p.pos + c.len_utf8()), msg));
+        return Err(p.err(p.token_span(p.pos), msg));
     }
     Ok(e)
 }
@@ -58,6 +58,28 @@ struct Parser<'t> {
 impl<'t> Parser<'t> {
     fn err(&self, span: Span, msg: impl Into<String>) -> ExprError {
         ExprError::at(self.text, span, msg)
+    }
+
+    /// The span of the token that starts at `at`: a whole `[attribute]`, `"string"`, name or number
+    /// (up to the end of its line), else one character. Errors mark it whole.
+    fn token_span(&self, at: usize) -> Span {
+        let rest = &self.text[at..];
+        let len = match rest.as_bytes().first() {
+            None => 0,
+            Some(b'[') => rest.find([']', '\n']).map_or(rest.len(), |i| i + usize::from(rest.as_bytes()[i] == b']')),
+            Some(b'"') => rest[1..].find(['"', '\n']).map_or(rest.len(), |i| i + 1 + usize::from(rest.as_bytes()[i + 1] == b'"')),
+            Some(b) if b.is_ascii_alphanumeric() || *b == b'_' => {
+                rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())
+            }
+            Some(_) => rest.chars().next().map_or(0, char::len_utf8),
+        };
+        Span::new(at, at + len)
+    }
+
+    /// The token at `at` as it appears in messages.
+    fn token_text(&self, at: usize) -> &str {
+        let sp = self.token_span(at);
+        &self.text[sp.start as usize..sp.end as usize]
     }
 
     fn peek(&self) -> Option<u8> {
@@ -312,11 +334,10 @@ impl<'t> Parser<'t> {
                         return Err(self.err(Span::new(open, open + 1), format!("the '(' of {name} is never closed")));
                     }
                     Some(_) => {
-                        let c = self.peek_char();
-                        return Err(self.err(
-                            Span::new(self.pos, self.pos + c.len_utf8()),
-                            format!("expected ',' or ')' in the arguments of {name}, found '{c}'"),
-                        ));
+                        let found = self.token_text(self.pos);
+                        return Err(
+                            self.err(self.token_span(self.pos), format!("expected ',' or ')' in the arguments of {name}, found {found}"))
+                        );
                     }
                 }
             }
@@ -385,7 +406,11 @@ mod tests {
     fn errors_name_line_column_and_problem() {
         let e = parse("Join(\" \",\n  [givenName] [surname])").unwrap_err();
         assert_eq!((e.line, e.column), (2, 15));
-        assert!(e.message.contains("expected ',' or ')'"), "{}", e.message);
+        assert_eq!(e.message, "expected ',' or ')' in the arguments of Join, found [surname]");
+        assert_eq!(e.span, Span::new(24, 33), "the whole attribute is marked");
+        let e = parse("ToLower([a]) \"rest\" x").unwrap_err();
+        assert_eq!(e.message, "unexpected \"rest\" after the end of the expression");
+        assert_eq!(e.span, Span::new(13, 19));
 
         let e = parse("ToLower([mail]").unwrap_err();
         assert!(e.message.contains("never closed"), "{}", e.message);
