@@ -74,15 +74,21 @@ fn write_pretty(e: &Expr, indent: usize, width: usize, out: &mut String) {
         out.push_str(&flat);
         return;
     };
-    if indent + flat.chars().count() <= width || args.is_empty() {
+    if 2 * indent + flat.chars().count() <= width || args.is_empty() {
         out.push_str(&flat);
         return;
     }
     out.push_str(name);
     out.push('(');
+    // Switch reads as a table: its key, value pairs share a line.
+    let paired = name == "Switch" && args.len() >= 4;
     for (i, a) in args.iter().enumerate() {
-        out.push('\n');
-        out.push_str(&"  ".repeat(indent + 1));
+        if paired && i >= 3 && i % 2 == 1 {
+            out.push(' ');
+        } else {
+            out.push('\n');
+            out.push_str(&"  ".repeat(indent + 1));
+        }
         if let Some(a) = a {
             write_pretty(a, indent + 1, width, out);
         }
@@ -117,8 +123,11 @@ mod tests {
     fn pretty_breaks_long_calls_and_parses_back() {
         let t = r#"Switch([department], "Other", "Engineering", Join(".", ToLower([givenName]), ToLower([surname])), "Sales", "s")"#;
         let e = parse(t).unwrap();
-        let p = pretty(&e, 40);
-        assert!(p.contains("\n  \"Engineering\",\n"), "{p}");
+        let p = pretty(&e, 80);
+        assert_eq!(
+            p,
+            "Switch(\n  [department],\n  \"Other\",\n  \"Engineering\", Join(\".\", ToLower([givenName]), ToLower([surname])),\n  \"Sales\", \"s\"\n)"
+        );
         assert_eq!(parse(&p).unwrap(), e);
         let r = parse(r#"Replace([x], , "re", , "", , )"#).unwrap();
         assert_eq!(parse(&pretty(&r, 5)).unwrap(), r);
