@@ -1,6 +1,6 @@
 //! Shared components: the signed-in layout, error boxes, pagers and query-string helpers.
 
-use crate::api::{current_admin, error_text, Logout, Me};
+use crate::api::{current_admin, error_text, list_users, Logout, Me};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::params::ParamsMap;
@@ -169,5 +169,34 @@ mod tests {
     fn encode_escapes_reserved_characters() {
         assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
         assert_eq!(encode("Plain-1.2_~"), "Plain-1.2_~");
+    }
+}
+
+/// A `<datalist id=list_id>` of directory users whose name or user principal name starts with what
+/// was `typed` (two characters or more), for text inputs that take a user (`list=list_id`). Without
+/// JavaScript it stays empty and the input is a plain text field.
+#[component]
+pub fn UserSuggestions(list_id: &'static str, typed: ReadSignal<String>) -> impl IntoView {
+    let suggestions = Resource::new(
+        move || typed.get(),
+        |q| async move {
+            if q.trim().chars().count() < 2 {
+                return Vec::new();
+            }
+            list_users(Some(q), None, None, None, false).await.map(|p| p.items).unwrap_or_default()
+        },
+    );
+    view! {
+        <datalist id=list_id>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    suggestions
+                        .await
+                        .into_iter()
+                        .map(|u| view! { <option value=u.user_principal_name.clone()>{u.display_name.clone()}</option> })
+                        .collect_view()
+                })}
+            </Transition>
+        </datalist>
     }
 }

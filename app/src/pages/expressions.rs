@@ -4,8 +4,8 @@
 //! Without JavaScript the form is a plain GET (`/expressions?expression=…&user=…`): the server checks
 //! and evaluates, and the page shows the result. With it, the same form navigates in place.
 
-use crate::api::{error_text, evaluate_expression, list_users, ExpressionProblem, ExpressionResult};
-use crate::components::ErrorBox;
+use crate::api::{error_text, evaluate_expression, ExpressionProblem, ExpressionResult};
+use crate::components::{ErrorBox, UserSuggestions};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
@@ -174,15 +174,6 @@ fn live_status(check: Option<Result<Type, ExprError>>, text: &str) -> AnyView {
 #[component]
 fn UserPicker(value: String) -> impl IntoView {
     let (typed, set_typed) = signal(String::new());
-    let suggestions = Resource::new(
-        move || typed.get(),
-        |q| async move {
-            if q.trim().chars().count() < 2 {
-                return Vec::new();
-            }
-            list_users(Some(q), None, None, None, false).await.map(|p| p.items).unwrap_or_default()
-        },
-    );
     view! {
         <label class="expr-user">
             "Evaluate for user (user principal name; leave empty for a user with no attributes)"
@@ -197,17 +188,7 @@ fn UserPicker(value: String) -> impl IntoView {
                 on:input=move |ev| set_typed.set(event_target_value(&ev))
             />
         </label>
-        <datalist id="expr-user-options">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    suggestions
-                        .await
-                        .into_iter()
-                        .map(|u| view! { <option value=u.user_principal_name.clone()>{u.display_name.clone()}</option> })
-                        .collect_view()
-                })}
-            </Transition>
-        </datalist>
+        <UserSuggestions list_id="expr-user-options" typed=typed />
     }
 }
 

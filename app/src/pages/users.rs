@@ -1,7 +1,7 @@
 //! Users: the searchable list, a user's page with its edit form, new user, and the recycle bin.
 
 use crate::api::{error_text, get_user, list_departments, list_users, DeleteUser, PurgeUser, RestoreUser, SaveUser};
-use crate::components::{ActionError, ErrorBox, IfWriter, Pager};
+use crate::components::{ActionError, ErrorBox, IfWriter, Pager, UserSuggestions};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -190,15 +190,6 @@ fn UserForm(user: Option<User>) -> impl IntoView {
 #[component]
 fn ManagerPicker(value: String, current: Option<String>) -> impl IntoView {
     let (typed, set_typed) = signal(String::new());
-    let suggestions = Resource::new(
-        move || typed.get(),
-        |q| async move {
-            if q.trim().chars().count() < 2 {
-                return Vec::new();
-            }
-            list_users(Some(q), None, None, None, false).await.map(|p| p.items).unwrap_or_default()
-        },
-    );
     view! {
         <label>
             "Manager (type a name or user principal name)"
@@ -213,17 +204,7 @@ fn ManagerPicker(value: String, current: Option<String>) -> impl IntoView {
             />
             {current.map(|n| view! { <small class="muted">"Now: " {n}</small> })}
         </label>
-        <datalist id="manager-options">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    suggestions
-                        .await
-                        .into_iter()
-                        .map(|u| view! { <option value=u.user_principal_name.clone()>{u.display_name.clone()}</option> })
-                        .collect_view()
-                })}
-            </Transition>
-        </datalist>
+        <UserSuggestions list_id="manager-options" typed=typed />
     }
 }
 
