@@ -7,7 +7,7 @@ use super::eval::Node;
 use super::functions::{self, FnSpec, Need};
 use super::parser::parse;
 use super::suggest::closest;
-use super::value::{parse_int, Type, Value};
+use super::value::{parse_bool, parse_int, Type, Value};
 
 /// The attributes a source object has, with their types; what `[name]` may refer to.
 #[derive(Clone, Debug, Default)]
@@ -218,50 +218,63 @@ impl Checker<'_> {
 
     fn check_type(&self, f: &FnSpec, i: usize, p: &functions::Param, a: &Expr, t: Type) -> Result<(), ExprError> {
         let bad = |msg: String| Err(ExprError::at(self.text, a.span, msg));
-        let what = match &a.kind {
+        // Messages are only built for a mismatch: checking runs for every argument of every call.
+        let what = || match &a.kind {
             ExprKind::Attr(n) => format!("[{n}]"),
             ExprKind::Str(s) => format!("\"{s}\""),
             ExprKind::Int(v) => v.to_string(),
             ExprKind::Call { name, .. } => format!("{name}(…)"),
             ExprKind::Compare { .. } => "the comparison".to_string(),
         };
-        let head = format!("{}'s {} argument ({})", f.name, ordinal(i), p.name);
+        let head = || format!("{}'s {} argument ({})", f.name, ordinal(i), p.name);
         if t == Type::Any || p.ty == Type::Any || p.ty == Type::Multi {
             return Ok(());
         }
         match p.ty {
             Type::String => {
                 if matches!(t, Type::Multi | Type::Objects) {
-                    return bad(format!("{head} takes a single value, but {what} is {}; use Join or Item to pick values", t.described()));
+                    let (h, w) = (head(), what());
+                    return bad(format!("{h} takes a single value, but {w} is {}; use Join or Item to pick values", t.described()));
                 }
             }
             Type::Integer => match (&a.kind, t) {
                 (ExprKind::Str(s), _) if parse_int(s.trim()).is_none() => {
-                    return bad(format!("{head} must be a whole number, got {what}"));
+                    let (h, w) = (head(), what());
+                    return bad(format!("{h} must be a whole number, got {w}"));
                 }
                 (_, Type::Integer | Type::String | Type::Boolean) => {}
-                _ => return bad(format!("{head} must be a whole number, but {what} is {}", t.described())),
+                _ => {
+                    let (h, w) = (head(), what());
+                    return bad(format!("{h} must be a whole number, but {w} is {}", t.described()));
+                }
             },
             Type::DateTime => {
                 if !matches!(t, Type::DateTime | Type::String) {
-                    return bad(format!("{head} must be a date-time (use CDate or Now), but {what} is {}", t.described()));
+                    let (h, w) = (head(), what());
+                    return bad(format!("{h} must be a date-time (use CDate or Now), but {w} is {}", t.described()));
                 }
             }
             Type::Boolean => match (&a.kind, t) {
-                (ExprKind::Str(s), _) if !(s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")) => {
-                    return bad(format!("{head} must be \"True\" or \"False\", got {what}"));
+                (ExprKind::Str(s), _) if parse_bool(s).is_none() => {
+                    let (h, w) = (head(), what());
+                    return bad(format!("{h} must be \"True\" or \"False\", got {w}"));
                 }
                 (_, Type::Boolean | Type::String | Type::Integer) => {}
-                _ => return bad(format!("{head} must be a boolean, but {what} is {}", t.described())),
+                _ => {
+                    let (h, w) = (head(), what());
+                    return bad(format!("{h} must be a boolean, but {w} is {}", t.described()));
+                }
             },
             Type::Objects => {
                 if t != Type::Objects {
-                    return bad(format!("{head} must be the [appRoleAssignments] attribute, got {what}"));
+                    let (h, w) = (head(), what());
+                    return bad(format!("{h} must be the [appRoleAssignments] attribute, got {w}"));
                 }
             }
             Type::Reference => {
                 if !matches!(t, Type::Reference | Type::String) {
-                    return bad(format!("{head} must be a reference, but {what} is {}", t.described()));
+                    let (h, w) = (head(), what());
+                    return bad(format!("{h} must be a reference, but {w} is {}", t.described()));
                 }
             }
             Type::Any | Type::Multi => {}

@@ -164,11 +164,13 @@ fn order(l: &Value, r: &Value) -> Ordering {
         }
         _ => {}
     }
-    let is_num = |v: &Value| matches!(v, Value::Int(_)) || matches!(v, Value::Str(s) if s.trim().parse::<i64>().is_ok());
-    if is_num(l) && is_num(r) {
-        if let (Some(a), Some(b)) = (l.as_int(), r.as_int()) {
-            return a.cmp(&b);
-        }
+    let num = |v: &Value| match v {
+        Value::Int(i) => Some(*i),
+        Value::Str(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    if let (Some(a), Some(b)) = (num(l), num(r)) {
+        return a.cmp(&b);
     }
     l.text_or_empty().as_ref().cmp(r.text_or_empty().as_ref())
 }

@@ -208,12 +208,7 @@ impl AttributeMapping {
     /// How the source reads in explanations: `[givenName]`, `"Contoso"`, the expression's text, or
     /// `None`.
     pub fn source_description(&self) -> String {
-        match self.mapping_type {
-            MappingType::Direct => format!("[{}]", self.source),
-            MappingType::Constant => crate::expr::print::quote(&self.source),
-            MappingType::Expression => self.source.clone(),
-            MappingType::None => "None".to_string(),
-        }
+        self.expression_text().unwrap_or_else(|| "None".to_string())
     }
 
     /// The expression text this mapping compiles to (none for a None mapping).

@@ -90,17 +90,21 @@ impl FnSpec {
     }
 }
 
+/// Every family's table, in family order.
+fn families() -> impl Iterator<Item = &'static FnSpec> {
+    text::FUNCTIONS.iter().chain(logic::FUNCTIONS).chain(dates::FUNCTIONS).chain(misc::FUNCTIONS)
+}
+
 /// Every built-in function, in alphabetical order.
 pub fn all() -> impl Iterator<Item = &'static FnSpec> {
-    let mut v: Vec<&'static FnSpec> =
-        text::FUNCTIONS.iter().chain(logic::FUNCTIONS).chain(dates::FUNCTIONS).chain(misc::FUNCTIONS).collect();
+    let mut v: Vec<&'static FnSpec> = families().collect();
     v.sort_by_key(|f| f.name);
     v.into_iter()
 }
 
 /// The function called `name` (exact case), if there is one.
 pub fn lookup(name: &str) -> Option<&'static FnSpec> {
-    text::FUNCTIONS.iter().chain(logic::FUNCTIONS).chain(dates::FUNCTIONS).chain(misc::FUNCTIONS).find(|f| f.name == name)
+    families().find(|f| f.name == name)
 }
 
 // ---- helpers for implementations ----
