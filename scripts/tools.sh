@@ -54,6 +54,13 @@ if [ "$what" = test ]; then
     say "npm ci (end2end)"
     (cd "$root/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --cache "$tools/npm-cache" >/dev/null)
   fi
+  # scim2-server (a real SCIM 2.0 server, PyPI) for the provisioning tests, in a venv in the tool cache.
+  if ! "$tools/venv/bin/scim2-server" --help >/dev/null 2>&1; then
+    say "pip install scim2-server (venv in $tools/venv)"
+    python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check "scim2-server==${SCIM2_SERVER_VERSION:-0.8.3}" \
+      || "$tools/venv/bin/pip" install -q --disable-pip-version-check scim2-server
+  fi
   # PostgreSQL for the store tests: start the local cluster if it is not answering.
   if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     if command -v pg_ctlcluster >/dev/null; then

@@ -4,6 +4,7 @@
 //! and `expr` modules) and builds for `wasm32-unknown-unknown`, so the portal can run the same validation in
 //! the browser. The `store` feature adds everything that does I/O.
 
+pub mod apps;
 pub mod expr;
 pub mod mapping;
 pub mod model;
@@ -12,6 +13,8 @@ pub mod source;
 
 #[cfg(feature = "store")]
 pub mod auth;
+#[cfg(feature = "store")]
+pub mod connector;
 #[cfg(feature = "store")]
 pub mod demo;
 #[cfg(feature = "store")]

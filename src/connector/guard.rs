@@ -1,0 +1,1 @@
+//! The outbound guard: which URLs and addresses the connectors may reach (filled in by the SCIM client work).

@@ -1,0 +1,1 @@
+//! Test targets for Provisio (filled in by the testkit work).
