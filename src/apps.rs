@@ -290,6 +290,25 @@ pub enum AuthKind {
     OAuthClientCredentials,
 }
 
+impl AuthKind {
+    /// The stored spelling (the same as the JSON one).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::Bearer => "bearer",
+            AuthKind::OAuthClientCredentials => "oAuthClientCredentials",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "bearer" => Some(AuthKind::Bearer),
+            "oAuthClientCredentials" => Some(AuthKind::OAuthClientCredentials),
+            _ => None,
+        }
+    }
+}
+
 /// What the API shows about a stored secret: never the secret itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -442,6 +461,76 @@ pub struct App {
     pub created_at: DateTime<Utc>,
     /// When its configuration last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// The template of "Create your own application": a generic SCIM 2.0 target.
+pub const GENERIC_SCIM_TEMPLATE: &str = "generic-scim";
+
+/// The longest app name.
+pub const MAX_APP_NAME_LEN: usize = 256;
+
+/// A new app ("Create your own application", or a gallery entry later).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewApp {
+    /// Its name (unique, case-insensitive).
+    pub name: String,
+    /// The gallery entry; absent means [`GENERIC_SCIM_TEMPLATE`].
+    #[serde(default)]
+    pub template: Option<String>,
+}
+
+/// A change to an app's name or mode; absent fields keep their value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppPatch {
+    /// A new name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A new provisioning mode (Automatic can't go back to Manual).
+    #[serde(default)]
+    pub mode: Option<ProvisioningMode>,
+}
+
+/// A page of the app list: name prefix search, page size, cursor.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppQuery {
+    /// Case-insensitive name prefix.
+    pub search: Option<String>,
+    /// Page size.
+    pub top: Option<u32>,
+    /// The cursor of the previous page.
+    pub after: Option<String>,
+}
+
+/// The Provisioning blade as shown: mode, settings, target profile and the credentials (secrets as
+/// [`SecretInfo`] only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisioningConfig {
+    /// Manual or Automatic.
+    pub mode: ProvisioningMode,
+    /// The Settings blade.
+    pub settings: ProvisioningSettings,
+    /// The target's deviations and limits.
+    pub profile: CompatProfile,
+    /// The admin credentials, without secrets.
+    pub credentials: CredentialsView,
+}
+
+/// What an admin saves on the Provisioning blade; an absent profile keeps the stored one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProvisioningInput {
+    /// Manual or Automatic.
+    pub mode: ProvisioningMode,
+    /// The Settings blade (absent fields take their defaults).
+    #[serde(default)]
+    pub settings: ProvisioningSettings,
+    /// The target profile; absent keeps the stored one.
+    #[serde(default)]
+    pub profile: Option<CompatProfile>,
 }
 
 #[cfg(test)]

@@ -16,8 +16,12 @@ pub mod auth;
 #[cfg(feature = "store")]
 pub mod connector;
 #[cfg(feature = "store")]
+pub mod crypto;
+#[cfg(feature = "store")]
 pub mod demo;
 #[cfg(feature = "store")]
 pub mod service;
 #[cfg(feature = "store")]
 pub mod store;
+#[cfg(feature = "store")]
+pub mod sync;

@@ -121,11 +121,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(store: Store, config: Config) -> anyhow::Result<()> {
-    secret_key(&config)?;
+    let secrets = provisio::crypto::SecretBox::from_key_material(&secret_key(&config)?).context("loading the secret key")?;
     first_run(&store, &config).await?;
     let addr: SocketAddr = config.addr;
     let leptos = crate::leptos_options(&config.site_root, addr);
-    let state = AppState { store: store.clone(), config: Arc::new(config), leptos };
+    let allow_private_targets = config.allow_private_targets;
+    let state = AppState { store: store.clone(), config: Arc::new(config), leptos, secrets, allow_private_targets };
     spawn_housekeeping(store.clone());
     let app = crate::app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

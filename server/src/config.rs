@@ -41,6 +41,10 @@ pub struct Config {
     /// The public URL when served behind TLS (https://…): session cookies are then Secure and HSTS is sent.
     #[arg(long, env = "PROVISIO_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// Let connectors reach private, loopback and link-local addresses and plain http:// (for test
+    /// targets on this machine or network). Off in production: Tenant URLs must then be public https://.
+    #[arg(long, env = "PROVISIO_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub allow_private_targets: bool,
     /// Folder with the built site (pkg/ with the wasm bundle, CSS and static files).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: String,

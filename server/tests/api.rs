@@ -45,7 +45,8 @@ async fn app() -> TestApp {
     let config = <provisio_server::config::Cli as clap::Parser>::parse_from(["provisio"]).config;
     let config = Config { data_dir: dir.clone(), ..config };
     let leptos = provisio_server::leptos_options("target/site", config.addr);
-    let state = AppState { store: store.clone(), config: Arc::new(config), leptos };
+    let secrets = provisio::crypto::SecretBox::new(&[7u8; 32]).unwrap();
+    let state = AppState { store: store.clone(), config: Arc::new(config), leptos, secrets, allow_private_targets: false };
     TestApp { router: provisio_server::app(state), store, _dir: TempDir(dir) }
 }
 

@@ -325,6 +325,58 @@ impl Resolved {
         v.into_iter().map(|(_, t, v)| (t, v)).collect()
     }
 
+    /// Takes the reference attributes (manager, members) out of the attributes to send and returns them:
+    /// the engine writes references in a second pass, once the objects they point to exist in the
+    /// target, translated to target ids.
+    pub fn take_references(&mut self) -> Vec<(String, Value)> {
+        let mut refs = Vec::new();
+        let mut i = 0;
+        while i < self.attributes.len() {
+            if self.shapes[i].attr_type == TargetType::Reference {
+                self.shapes.remove(i);
+                refs.push(self.attributes.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        refs
+    }
+
+    /// Rewrites every reference value (directory ids) with `translate` (to target ids); references
+    /// it cannot translate are dropped.
+    pub fn map_references(&mut self, translate: &dyn Fn(&str) -> Option<String>) {
+        let mut i = 0;
+        while i < self.attributes.len() {
+            if self.shapes[i].attr_type != TargetType::Reference {
+                i += 1;
+                continue;
+            }
+            let mapped = match &self.attributes[i].1 {
+                Value::Ref(s) | Value::Str(s) => translate(s).map(Value::Ref),
+                Value::Multi(v) => {
+                    let ids: Vec<String> = v.iter().filter_map(|s| translate(s)).collect();
+                    (!ids.is_empty()).then_some(Value::Multi(ids))
+                }
+                _ => None,
+            };
+            match mapped {
+                Some(v) => {
+                    self.attributes[i].1 = v;
+                    i += 1;
+                }
+                None => {
+                    self.attributes.remove(i);
+                    self.shapes.remove(i);
+                }
+            }
+        }
+    }
+
+    /// Each attribute to send as (SCIM path, JSON value), in mapping order.
+    pub fn json_attributes(&self) -> Vec<(String, J)> {
+        self.attributes.iter().zip(&self.shapes).map(|((t, v), s)| (t.clone(), json_value(v, s.attr_type))).collect()
+    }
+
     /// The SCIM resource JSON: `schemas` (the core schema, then every extension written to) and the
     /// attributes nested as their paths say.
     pub fn to_scim_json(&self) -> J {

@@ -3,9 +3,11 @@
 //! call these functions and nothing below them, so the two can never disagree.
 
 pub mod admins;
+pub mod apps;
 pub mod directory;
 pub mod expressions;
 pub mod import;
+pub mod provisioning;
 pub mod session;
 
 use crate::model::{AdminId, FieldError, Role};

@@ -188,3 +188,61 @@ pub async fn member_of(conn: &mut AnyConnection, member: &str) -> Result<Vec<(St
     .await?;
     rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("display_name")?))).collect()
 }
+
+/// Groups with an id above `after`, in id order: the sync engine's full scan.
+pub async fn by_id_after(conn: &mut AnyConnection, after: &str, limit: i64) -> Result<Vec<Group>> {
+    let sql = format!("SELECT {COLS} FROM groups g WHERE g.id > $1 ORDER BY g.id LIMIT $2");
+    sqlx::query(&sql).bind(after.to_string()).bind(limit).fetch_all(conn).await?.iter().map(row_to_group).collect()
+}
+
+/// The groups among `ids` that exist.
+pub async fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Group>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        let sql = format!("SELECT {COLS} FROM groups g WHERE g.id IN ({})", ph.join(","));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push(row_to_group(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Direct members of the groups among `group_ids`: (group id, member id, member kind).
+pub async fn members_of_many(conn: &mut AnyConnection, group_ids: &[String]) -> Result<Vec<(String, String, MemberKind)>> {
+    let mut out = Vec::new();
+    for chunk in group_ids.chunks(500) {
+        let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        let sql = format!("SELECT group_id, member_id, member_kind FROM group_members WHERE group_id IN ({})", ph.join(","));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let kind: String = r.try_get("member_kind")?;
+            out.push((r.try_get("group_id")?, r.try_get("member_id")?, if kind == "group" { MemberKind::Group } else { MemberKind::User }));
+        }
+    }
+    Ok(out)
+}
+
+/// The groups that directly contain any of `member_ids`: (group id, member id).
+pub async fn containing(conn: &mut AnyConnection, member_ids: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in member_ids.chunks(500) {
+        let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        let sql = format!("SELECT group_id, member_id FROM group_members WHERE member_id IN ({})", ph.join(","));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push((r.try_get("group_id")?, r.try_get("member_id")?));
+        }
+    }
+    Ok(out)
+}

@@ -7,11 +7,13 @@
 //! transaction.
 
 pub mod admins;
+pub mod apps;
 pub mod audit;
 pub mod changes;
 pub mod groups;
 pub mod query;
 pub mod sessions;
+pub mod sync;
 pub mod throttle;
 pub mod users;
 

@@ -320,3 +320,26 @@ pub async fn manager_chain_contains(conn: &mut AnyConnection, start: UserId, tar
     }
     Ok(false)
 }
+
+/// Users (soft-deleted ones too) with an id above `after`, in id order: the sync engine's full scan.
+pub async fn by_id_after(conn: &mut AnyConnection, after: &str, limit: i64) -> Result<Vec<User>> {
+    let sql = format!("SELECT {COLS}{FROM}WHERE u.id > $1 ORDER BY u.id LIMIT $2");
+    sqlx::query(&sql).bind(after.to_string()).bind(limit).fetch_all(conn).await?.iter().map(row_to_user).collect()
+}
+
+/// The users among `ids` that exist (soft-deleted ones too), in no particular order.
+pub async fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<User>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        let sql = format!("SELECT {COLS}{FROM}WHERE u.id IN ({})", ph.join(","));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push(row_to_user(&r)?);
+        }
+    }
+    Ok(out)
+}

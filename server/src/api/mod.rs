@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: the same service functions the portal calls, as Graph-style JSON.
 
 pub mod admin;
+pub mod apps;
 pub mod auth;
 pub mod directory;
 pub mod error;
@@ -63,6 +64,14 @@ pub fn router() -> Router<AppState> {
         .route("/admins/{id}", axum::routing::patch(admin::update_admin).delete(admin::delete_admin))
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{id}", delete(admin::revoke_token))
+        .route("/apps", get(apps::list_apps).post(apps::create_app))
+        .route("/apps/{id}", get(apps::get_app).patch(apps::update_app).delete(apps::delete_app))
+        .route("/apps/{id}/assignments", get(apps::list_assignments).post(apps::assign))
+        .route("/apps/{id}/assignments/{principal_id}", delete(apps::unassign))
+        .route("/apps/{id}/provisioning", get(apps::get_provisioning).put(apps::put_provisioning))
+        .route("/apps/{id}/provisioning/credentials", axum::routing::put(apps::put_credentials))
+        .route("/apps/{id}/provisioning/test-connection", post(apps::test_connection))
+        .route("/apps/{id}/provisioning/mappings", get(apps::get_mappings).put(apps::put_mappings))
         .route("/expressions/evaluate", post(expressions::evaluate))
         .route("/expressions/functions", get(expressions::functions))
         .fallback(not_found)

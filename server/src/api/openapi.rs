@@ -66,7 +66,7 @@ pub fn spec() -> Value {
     );
     evaluate["responses"]["200"] = json!({"description": "The value, or the error with its line and column",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Evaluation"}}}});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Provisio API", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Everything the Provisio portal does. Authenticate with the session cookie from POST /api/v1/login or with Authorization: Bearer <API token>. Lists page with ?top=&after=; follow @odata.nextLink."},
@@ -158,6 +158,94 @@ pub fn spec() -> Value {
                 "NewToken": {"type": "object", "required": ["name", "role"], "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["Administrator", "ApplicationAdministrator", "Reader"]}}}
             }
         }
+    });
+    // Enterprise applications, added apart (one json! of everything would pass the macro recursion limit).
+    if let (Some(p), Value::Object(more)) = (doc["paths"].as_object_mut(), app_paths(&id)) {
+        p.extend(more);
+    }
+    if let (Some(s), Value::Object(more)) = (doc["components"]["schemas"].as_object_mut(), app_schemas(&str_or_null)) {
+        s.extend(more);
+    }
+    doc
+}
+
+/// The `/apps` routes.
+fn app_paths(id: &Value) -> Value {
+    json!({
+        "/apps": {
+            "get": paged(op("List enterprise applications by name", "apps", None, "200"), &[("search", "string")]),
+            "post": op("Create an application (Administrator or Application Administrator)", "apps", Some("NewApp"), "201")
+        },
+        "/apps/{id}": {
+            "parameters": id,
+            "get": op("Read an application", "apps", None, "200"),
+            "patch": op("Rename an application or change its mode (Automatic can't go back to Manual)", "apps", Some("AppPatch"), "200"),
+            "delete": op("Delete an application with its secrets and assignments", "apps", None, "204")
+        },
+        "/apps/{id}/assignments": {
+            "parameters": id,
+            "get": paged(op("Users and groups assigned to the application", "apps", None, "200"), &[]),
+            "post": op("Assign a user or group (404 unknown id, 409 already assigned)", "apps", Some("AssignmentRef"), "201")
+        },
+        "/apps/{id}/assignments/{principalId}": {
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}, {"name": "principalId", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "delete": op("Remove an assignment", "apps", None, "204")
+        },
+        "/apps/{id}/provisioning": {
+            "parameters": id,
+            "get": op("The Provisioning blade: mode, settings, target profile, credentials (secrets as last4/updatedAt only)", "provisioning", None, "200"),
+            "put": op("Save mode, settings and (optionally) the target profile; errors name settings.<field> / profile.<field>", "provisioning", Some("ProvisioningInput"), "200")
+        },
+        "/apps/{id}/provisioning/credentials": {
+            "parameters": id,
+            "put": op("Save the admin credentials; secrets are encrypted at rest and never returned (absent secrets keep the stored ones)", "provisioning", Some("CredentialsInput"), "200")
+        },
+        "/apps/{id}/provisioning/test-connection": {
+            "parameters": id,
+            "post": op("Test Connection with the stored credentials: 200 with ok and the steps (ok: false with the reason when the target fails); 422 when credentials are missing", "provisioning", None, "200")
+        },
+        "/apps/{id}/provisioning/mappings": {
+            "parameters": id,
+            "get": op("The attribute mappings and target attribute lists", "provisioning", None, "200"),
+            "put": op("Save the attribute mappings (compiled and checked; every problem named like user.attributes[userName].source)", "provisioning", Some("AppMappings"), "200")
+        }
+    })
+}
+
+/// The request bodies of the `/apps` routes.
+fn app_schemas(str_or_null: &Value) -> Value {
+    json!({
+            "NewApp": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {
+                "name": {"type": "string", "maxLength": provisio::apps::MAX_APP_NAME_LEN},
+                "template": {"type": ["string", "null"], "description": "Gallery entry (default generic-scim)"}}},
+            "AppPatch": {"type": "object", "additionalProperties": false, "properties": {
+                "name": {"type": "string"}, "mode": {"type": "string", "enum": ["manual", "automatic"]}}},
+            "AssignmentRef": {"type": "object", "additionalProperties": false, "required": ["principalId"], "properties": {
+                "principalId": {"type": "string", "format": "uuid", "description": "A user's or group's id"}}},
+            "ProvisioningInput": {"type": "object", "additionalProperties": false, "required": ["mode"], "properties": {
+                "mode": {"type": "string", "enum": ["manual", "automatic"]},
+                "settings": {"type": "object", "properties": {
+                    "notificationEmail": str_or_null, "notifyOnFailure": {"type": "boolean"},
+                    "scope": {"type": "string", "enum": ["assignedOnly", "all"]},
+                    "preventAccidentalDeletion": {"type": "boolean"}, "deletionThreshold": {"type": "integer", "minimum": 0},
+                    "skipOutOfScopeDeletions": {"type": "boolean"}, "intervalMinutes": {"type": "integer", "minimum": 1, "maximum": 10080},
+                    "continuous": {"type": "boolean"}, "escrowRetrySeconds": {"type": "integer", "minimum": 0, "maximum": 86400},
+                    "logRetentionDays": {"type": "integer", "minimum": 1, "maximum": 3650}}},
+                "profile": {"type": ["object", "null"], "description": "The target's deviations and limits; absent keeps the stored profile", "properties": {
+                    "usePut": {"type": "boolean"}, "stringBooleans": {"type": "boolean"}, "capitalizedOps": {"type": "boolean"},
+                    "filterSupported": {"type": "boolean"}, "memberBatchSize": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    "maxConcurrency": {"type": "integer", "minimum": 1, "maximum": 64}, "rateLimitPerSec": {"type": ["number", "null"]},
+                    "timeoutSecs": {"type": "integer", "minimum": 1, "maximum": 300}, "maxAttempts": {"type": "integer", "minimum": 1, "maximum": 10},
+                    "useBulk": {"type": "boolean"}}}}},
+            "CredentialsInput": {"type": "object", "additionalProperties": false, "required": ["tenantUrl"], "properties": {
+                "tenantUrl": {"type": "string", "description": "The SCIM base URL"},
+                "auth": {"type": "string", "enum": ["bearer", "oAuthClientCredentials"]},
+                "secretToken": {"type": ["string", "null"], "writeOnly": true, "description": "A new bearer token; absent keeps the stored one"},
+                "tokenUrl": str_or_null, "clientId": str_or_null,
+                "clientSecret": {"type": ["string", "null"], "writeOnly": true, "description": "A new OAuth client secret; absent keeps the stored one"},
+                "scope": str_or_null}},
+            "AppMappings": {"type": "object", "required": ["user", "userSchema", "group", "groupSchema"], "description": "As returned by GET …/provisioning/mappings", "properties": {
+                "user": {"type": "object"}, "userSchema": {"type": "object"}, "group": {"type": "object"}, "groupSchema": {"type": "object"}}}
     })
 }
 

@@ -1,0 +1,136 @@
+//! `/api/v1/apps`: enterprise applications, their assignments, the Provisioning blade (settings,
+//! admin credentials, Test Connection) and attribute mappings.
+
+use super::auth::ApiActor;
+use super::error::ApiResult;
+use super::{json_body, list_response};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use provisio::apps::{AppMappings, AppPatch, AppQuery, CredentialsInput, NewApp, ProvisioningInput};
+use provisio::service::apps as svc;
+use serde::Deserialize;
+
+/// Query of `GET /api/v1/apps`.
+#[derive(Debug, Deserialize)]
+pub struct AppsParams {
+    search: Option<String>,
+    top: Option<u32>,
+    after: Option<String>,
+}
+
+/// `GET /api/v1/apps`
+pub async fn list_apps(State(s): State<AppState>, ApiActor(a): ApiActor, Query(p): Query<AppsParams>) -> ApiResult<Response> {
+    let q = AppQuery { search: p.search.clone(), top: p.top, after: p.after };
+    let page = svc::list_apps(&s.store, &a, &q).await?;
+    let keep: Vec<(&str, String)> = p.search.map(|v| vec![("search", v)]).unwrap_or_default();
+    Ok(list_response("/api/v1/apps", page, p.top, &keep))
+}
+
+/// `POST /api/v1/apps {"name", "template"}`
+pub async fn create_app(State(s): State<AppState>, ApiActor(a): ApiActor, body: Bytes) -> ApiResult<Response> {
+    let input: NewApp = json_body(&body)?;
+    let app = svc::create_app(&s.store, &a, input).await?;
+    Ok((StatusCode::CREATED, [("location", format!("/api/v1/apps/{}", app.id))], Json(app)).into_response())
+}
+
+/// `GET /api/v1/apps/{id}`
+pub async fn get_app(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(Json(svc::get_app(&s.store, &a, &id).await?).into_response())
+}
+
+/// `PATCH /api/v1/apps/{id} {"name"?, "mode"?}`
+pub async fn update_app(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let patch: AppPatch = json_body(&body)?;
+    Ok(Json(svc::update_app(&s.store, &a, &id, patch).await?).into_response())
+}
+
+/// `DELETE /api/v1/apps/{id}`
+pub async fn delete_app(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    svc::delete_app(&s.store, &a, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Query of `GET /api/v1/apps/{id}/assignments`.
+#[derive(Debug, Deserialize)]
+pub struct PageParams {
+    top: Option<u32>,
+    after: Option<String>,
+}
+
+/// `GET /api/v1/apps/{id}/assignments`
+pub async fn list_assignments(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    Query(p): Query<PageParams>,
+) -> ApiResult<Response> {
+    let page = svc::list_assignments(&s.store, &a, &id, p.top, p.after.as_deref()).await?;
+    Ok(list_response(&format!("/api/v1/apps/{id}/assignments"), page, p.top, &[]))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AssignBody {
+    principal_id: String,
+}
+
+/// `POST /api/v1/apps/{id}/assignments {"principalId"}`
+pub async fn assign(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let b: AssignBody = json_body(&body)?;
+    let assignment = svc::assign(&s.store, &a, &id, &b.principal_id).await?;
+    Ok((StatusCode::CREATED, Json(assignment)).into_response())
+}
+
+/// `DELETE /api/v1/apps/{id}/assignments/{principalId}`
+pub async fn unassign(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path((id, principal)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    svc::unassign(&s.store, &a, &id, &principal).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/apps/{id}/provisioning`: mode, settings, profile and the credentials (no secrets).
+pub async fn get_provisioning(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(Json(svc::get_provisioning(&s.store, &a, &id).await?).into_response())
+}
+
+/// `PUT /api/v1/apps/{id}/provisioning {"mode", "settings", "profile"?}`
+pub async fn put_provisioning(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let input: ProvisioningInput = json_body(&body)?;
+    Ok(Json(svc::put_provisioning(&s.store, &a, &id, input).await?).into_response())
+}
+
+/// `PUT /api/v1/apps/{id}/provisioning/credentials`: returns the credentials view (last four
+/// characters and dates of the secrets, never the secrets).
+pub async fn put_credentials(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let input: CredentialsInput = json_body(&body)?;
+    Ok(Json(svc::put_credentials(&s.store, &s.secrets, &a, &id, input).await?).into_response())
+}
+
+/// `POST /api/v1/apps/{id}/provisioning/test-connection`: 200 with the report (`ok: false` and the
+/// reason when the target fails); 422 when credentials are missing.
+pub async fn test_connection(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(Json(svc::test_connection(&s.store, &s.secrets, &a, &id, s.allow_private_targets).await?).into_response())
+}
+
+/// `GET /api/v1/apps/{id}/provisioning/mappings`
+pub async fn get_mappings(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(Json(svc::get_mappings(&s.store, &a, &id).await?).into_response())
+}
+
+/// `PUT /api/v1/apps/{id}/provisioning/mappings`: the whole [`AppMappings`]; 422 lists every problem.
+pub async fn put_mappings(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let input: AppMappings = json_body(&body)?;
+    Ok(Json(svc::put_mappings(&s.store, &a, &id, input).await?).into_response())
+}

@@ -1,0 +1,203 @@
+//! `/Bulk` (RFC 7644 §3.7): planning creates into requests that fit the target's limits, and mapping
+//! each operation of the answer back to its resource.
+
+use super::error::{status_error, Endpoint};
+use super::resource::resource_id;
+use crate::connector::{ConnectorError, ErrorKind, Exchange, TargetObject};
+use serde_json::{json, Value as J};
+
+/// The schema URN of a bulk request.
+pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+/// The most operations Provisio puts in one bulk request, whatever the target allows.
+pub const MAX_OPERATIONS: usize = 1000;
+/// The payload limit assumed when the target does not state one (RFC 7644's example value).
+pub const DEFAULT_MAX_PAYLOAD: u64 = 1_048_576;
+/// Room for the request envelope around the operations.
+const ENVELOPE: usize = 128;
+
+/// One operation of a bulk request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BulkOp {
+    /// The index of its resource in the caller's list.
+    pub index: usize,
+    /// Its `bulkId`.
+    pub bulk_id: String,
+    /// The operation JSON (`method`, `path`, `bulkId`, `data`).
+    pub op: J,
+    /// Its serialized size in bytes.
+    pub size: usize,
+}
+
+/// Plans POST operations for `resources` into requests of at most `max_ops` operations and
+/// `max_payload` bytes. Returns the requests and the indexes of resources too large to go in any
+/// request (they are created one by one instead).
+pub fn plan(resources: &[J], collection: &str, max_ops: usize, max_payload: u64) -> (Vec<Vec<BulkOp>>, Vec<usize>) {
+    let max_ops = max_ops.clamp(1, MAX_OPERATIONS);
+    let max_payload = usize::try_from(max_payload).unwrap_or(usize::MAX);
+    let mut requests: Vec<Vec<BulkOp>> = Vec::new();
+    let mut too_big = Vec::new();
+    let mut current: Vec<BulkOp> = Vec::new();
+    let mut size = ENVELOPE;
+    for (index, data) in resources.iter().enumerate() {
+        let bulk_id = format!("provisio-{index}");
+        let op = json!({"method": "POST", "path": collection, "bulkId": bulk_id, "data": data});
+        let op_size = serde_json::to_vec(&op).map(|v| v.len()).unwrap_or(usize::MAX / 2) + 1;
+        if ENVELOPE + op_size > max_payload {
+            too_big.push(index);
+            continue;
+        }
+        if !current.is_empty() && (current.len() >= max_ops || size + op_size > max_payload) {
+            requests.push(std::mem::take(&mut current));
+            size = ENVELOPE;
+        }
+        size += op_size;
+        current.push(BulkOp { index, bulk_id, op, size: op_size });
+    }
+    if !current.is_empty() {
+        requests.push(current);
+    }
+    (requests, too_big)
+}
+
+/// The bulk request body for some operations.
+pub fn request_body(ops: &[BulkOp]) -> J {
+    json!({"schemas": [BULK_REQUEST], "Operations": ops.iter().map(|o| o.op.clone()).collect::<Vec<_>>()})
+}
+
+fn op_status(v: Option<&J>) -> Option<u16> {
+    match v? {
+        J::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+        // "201", or the older "201 Created".
+        J::String(s) => s.split_whitespace().next()?.parse().ok(),
+        J::Object(o) => op_status(o.get("code")),
+        _ => None,
+    }
+}
+
+/// Maps a bulk response back to the operations sent: one result per operation, in the order of `ops`.
+/// `attempts` is how many attempts the bulk request took. An operation the response lacks is an error.
+pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<TargetObject, ConnectorError>> {
+    let answered: Vec<&J> = response.get("Operations").and_then(J::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    ops.iter()
+        .map(|op| {
+            let path = op.op.get("path").and_then(J::as_str).unwrap_or("");
+            let data = op.op.get("data").cloned().unwrap_or(J::Null);
+            let exchange = |status: Option<u16>| Exchange {
+                method: "POST".into(),
+                path: "/Bulk".into(),
+                request_body: Some(op.op.clone()),
+                status,
+                attempts,
+            };
+            let what = format!("POST {path} (bulk operation {})", op.bulk_id);
+            let Some(answer) = answered.iter().find(|a| a.get("bulkId").and_then(J::as_str) == Some(op.bulk_id.as_str())) else {
+                let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what}: the bulk response has no result for it"));
+                e.exchange = Some(exchange(None));
+                return Err(e);
+            };
+            let status = op_status(answer.get("status"));
+            let body = answer.get("response");
+            match status {
+                Some(s @ 200..=299) => {
+                    let from_body = body.filter(|b| resource_id(b).is_some());
+                    let location_id = answer
+                        .get("location")
+                        .and_then(J::as_str)
+                        .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string);
+                    let id = from_body.and_then(resource_id).or(location_id);
+                    match id {
+                        Some(id) => {
+                            let resource = from_body.cloned().unwrap_or_else(|| {
+                                let mut d = data.clone();
+                                if let Some(o) = d.as_object_mut() {
+                                    o.insert("id".into(), J::String(id.clone()));
+                                }
+                                d
+                            });
+                            Ok(TargetObject { id, resource })
+                        }
+                        None => {
+                            let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what} answered {s} without an id or a location"));
+                            e.status = Some(s);
+                            e.exchange = Some(exchange(Some(s)));
+                            Err(e)
+                        }
+                    }
+                }
+                Some(s) => {
+                    let mut e = status_error(&what, Endpoint::Collection, s, body, None);
+                    if matches!(s, 429 | 500..=599) {
+                        e.kind = ErrorKind::Unavailable;
+                    }
+                    e.exchange = Some(exchange(Some(s)));
+                    Err(e)
+                }
+                None => {
+                    let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what}: the bulk response gives no status for it"));
+                    e.exchange = Some(exchange(None));
+                    Err(e)
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn users(n: usize) -> Vec<J> {
+        (0..n).map(|i| json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":format!("u{i}@x.org")})).collect()
+    }
+
+    #[test]
+    fn plans_by_count_and_size() {
+        let (reqs, big) = plan(&users(5), "/Users", 2, 1_000_000);
+        assert_eq!(reqs.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+        assert!(big.is_empty());
+        assert_eq!(reqs[1][0].bulk_id, "provisio-2");
+        assert_eq!(reqs[1][0].op["path"], "/Users");
+        // The cap of 1000 applies whatever the target says.
+        let (reqs, _) = plan(&users(2500), "/Users", 5000, u64::MAX);
+        assert_eq!(reqs.iter().map(Vec::len).collect::<Vec<_>>(), [1000, 1000, 500]);
+        // Payload: each op is ~140 bytes, so about 3 fit in 600.
+        let (reqs, _) = plan(&users(10), "/Users", 1000, 600);
+        for r in &reqs {
+            let body = serde_json::to_vec(&request_body(r)).unwrap();
+            assert!(body.len() <= 600, "{}", body.len());
+        }
+        assert_eq!(reqs.iter().map(Vec::len).sum::<usize>(), 10);
+        // A resource too large for any request.
+        let mut rs = users(3);
+        rs[1]["displayName"] = J::String("x".repeat(1000));
+        let (reqs, big) = plan(&rs, "/Users", 1000, 600);
+        assert_eq!(big, [1]);
+        assert_eq!(reqs.iter().flatten().map(|o| o.index).collect::<Vec<_>>(), [0, 2]);
+    }
+
+    #[test]
+    fn maps_answers_back_by_bulk_id() {
+        let (reqs, _) = plan(&users(4), "/Users", 10, 1_000_000);
+        let ops = &reqs[0];
+        let response = json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkResponse"],"Operations":[
+            {"method":"POST","bulkId":"provisio-1","status":"409","response":{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"exists"}},
+            {"method":"POST","bulkId":"provisio-0","status":"201","location":"https://t/v2/Users/id-0","response":{"id":"id-0","userName":"u0@x.org"}},
+            {"method":"POST","bulkId":"provisio-2","status":201,"location":"https://t/v2/Users/id-2"}
+        ]});
+        let out = map_response(ops, &response, 1);
+        assert_eq!(out.len(), 4);
+        let ok0 = out[0].as_ref().unwrap();
+        assert_eq!((ok0.id.as_str(), &ok0.resource["userName"]), ("id-0", &json!("u0@x.org")));
+        let e1 = out[1].as_ref().unwrap_err();
+        assert_eq!(e1.kind, ErrorKind::Conflict);
+        assert_eq!(e1.message, "POST /Users (bulk operation provisio-1) answered 409 uniqueness: exists");
+        assert_eq!(e1.exchange.as_ref().unwrap().request_body.as_ref().unwrap()["bulkId"], "provisio-1");
+        let ok2 = out[2].as_ref().unwrap();
+        assert_eq!((ok2.id.as_str(), &ok2.resource["id"], &ok2.resource["userName"]), ("id-2", &json!("id-2"), &json!("u2@x.org")));
+        let e3 = out[3].as_ref().unwrap_err();
+        assert_eq!(e3.kind, ErrorKind::NotScim);
+        assert!(e3.message.contains("no result"), "{}", e3.message);
+    }
+}

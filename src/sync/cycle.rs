@@ -1,0 +1,894 @@
+//! Running a job: take the lease, apply admin requests (restart, allow/reject deletes), and run or
+//! resume a cycle phase by phase, committing each page of objects together with the job's position,
+//! so that a crash at any point loses nothing and duplicates nothing (the next owner resumes from the
+//! last committed page; objects created just before the crash are adopted by matching).
+//!
+//! Initial cycle phases: `users` and `groups` (every object, in id order), `orphans` (links whose
+//! directory object was hard-deleted), `references` (managers), `members` (group memberships),
+//! `deprovision` (staged disables/deletes, held back above the accidental-deletion threshold).
+//! Incremental cycles replace the scans by `changes`: the objects changed since the watermark (from the
+//! change log) and escrowed objects that are due.
+
+use super::diff;
+use super::job::{Counts, CycleKind, JobRow, JobState};
+use super::log::{LogAction, LogEntry, LogStatus, ModifiedProperty, Step};
+use super::object::{self, ObjectContext, ObjectResult, SourceObject};
+use super::scope::{self, ScopeIndex};
+use super::{policy, JobSetup, SyncError};
+use crate::connector::{AttributeChange, Connector};
+use crate::mapping::resolve::{resolve, Phase};
+use crate::mapping::ObjectType;
+use crate::model::MemberKind;
+use crate::service::expressions::SystemEnv;
+use crate::store::sync::{self as st, Link};
+use crate::store::{changes, groups, now_ms, users, Store};
+use futures::stream::{self, StreamExt};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+/// How long a lease lasts without renewal. Each committed page renews it.
+pub const LEASE_MS: i64 = 60_000;
+/// Objects per committed page.
+pub const PAGE: i64 = 500;
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunOutcome {
+    /// A cycle completed.
+    Completed {
+        /// Initial or incremental.
+        kind: CycleKind,
+        /// What it did.
+        counts: Counts,
+    },
+    /// Status is Off (the cycle stopped at an object boundary, if one was running).
+    Paused,
+    /// The job is quarantined.
+    Quarantined {
+        /// The reason code.
+        reason: String,
+    },
+    /// Accidental-deletion prevention held back this many disables/deletes.
+    DeletesStaged(usize),
+    /// Nothing was due.
+    NotDue,
+    /// Another process holds the job.
+    Busy,
+}
+
+/// Runs the job of `setup.app_id` once: applies admin requests and runs (or resumes) a cycle when one
+/// is due (`force`: run even if not due, e.g. "Start" or a test).
+pub async fn run(store: &Store, setup: Arc<JobSetup>, connector: Arc<dyn Connector>, owner: &str, force: bool) -> Result<RunOutcome, SyncError> {
+    let app = setup.app_id.clone();
+    {
+        let mut c = store.conn().await?;
+        st::ensure_job(&mut c, &app, now_ms()).await?;
+    }
+    let epoch = {
+        let mut c = store.conn().await?;
+        match st::acquire_lease(&mut c, &app, owner, now_ms(), now_ms() + LEASE_MS).await? {
+            Some(e) => e,
+            None => return Ok(RunOutcome::Busy),
+        }
+    };
+    let job = {
+        let mut c = store.conn().await?;
+        st::get_job(&mut c, &app).await?.ok_or(SyncError::Fenced)?
+    };
+    let mut r = Runner { store: store.clone(), setup, connector, epoch, job, counts: Counts::default(), force };
+    let out = r.run(force).await;
+    if let Ok(mut c) = store.conn().await {
+        let _ = st::release_lease(&mut c, &app, epoch).await;
+    }
+    out
+}
+
+struct Runner {
+    store: Store,
+    setup: Arc<JobSetup>,
+    connector: Arc<dyn Connector>,
+    epoch: i64,
+    job: JobRow,
+    counts: Counts,
+    force: bool,
+}
+
+fn ctx<'a>(setup: &'a JobSetup, connector: &'a dyn Connector, cycle_id: &'a str, object: ObjectType) -> ObjectContext<'a> {
+    let (mapping, redacted) = match object {
+        ObjectType::User => (&setup.mappings.user, &setup.redacted_user),
+        ObjectType::Group => (&setup.mappings.group, &setup.redacted_group),
+    };
+    ObjectContext { app_id: &setup.app_id, cycle_id, settings: &setup.settings, mapping, redacted, connector, dry_run: false, log_skips: false }
+}
+
+impl Runner {
+    async fn save(&mut self) -> Result<(), SyncError> {
+        let mut c = self.store.conn().await?;
+        if st::save_job(&mut c, &self.job, self.epoch, now_ms() + LEASE_MS).await? {
+            Ok(())
+        } else {
+            Err(SyncError::Fenced)
+        }
+    }
+
+    async fn run(&mut self, force: bool) -> Result<RunOutcome, SyncError> {
+        let app = self.setup.app_id.clone();
+        // Admin requests first.
+        if let Some(reset) = self.job.reset_requested.clone() {
+            let mut tx = self.store.begin().await?;
+            st::clear_escrow(&mut tx, &app).await?;
+            if reset == "full" {
+                st::drop_links(&mut tx, &app).await?;
+            }
+            let j = &mut self.job;
+            j.watermark = None;
+            j.fingerprint = None;
+            j.state = JobState::Idle;
+            j.cycle_id = None;
+            j.phase = None;
+            j.cursor = None;
+            j.quarantine_reason = None;
+            j.quarantine_detail = None;
+            j.quarantine_since = None;
+            j.quarantine_level = 0;
+            j.next_run_at = Some(now_ms());
+            if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + LEASE_MS).await? {
+                return Err(SyncError::Fenced);
+            }
+            st::clear_requests(&mut tx, &app, self.epoch, true, false, false).await?;
+            tx.commit().await?;
+        }
+        if let Some(decision) = self.job.deletes_decision.clone() {
+            {
+                let mut c = self.store.conn().await?;
+                st::clear_requests(&mut c, &app, self.epoch, false, true, false).await?;
+            }
+            if self.job.state == JobState::DeletesStaged {
+                if decision == "allow" {
+                    self.job.state = JobState::Running;
+                    self.save().await?;
+                    if let Some(out) = self.deprovision(true).await? {
+                        return Ok(out);
+                    }
+                    return self.finish().await;
+                }
+                let mut c = self.store.conn().await?;
+                st::clear_staged(&mut c, &app).await?;
+                self.job.state = JobState::Idle;
+                self.job.phase = None;
+                self.job.quarantine_reason = None;
+                self.job.quarantine_detail = None;
+                self.job.quarantine_since = None;
+                drop(c);
+                self.save().await?;
+            }
+        }
+        let run_requested = self.job.run_requested;
+        if run_requested {
+            let mut c = self.store.conn().await?;
+            st::clear_requests(&mut c, &app, self.epoch, false, false, true).await?;
+        }
+        if !self.job.enabled && !force {
+            if self.job.state == JobState::Running {
+                self.job.state = JobState::Paused;
+                self.save().await?;
+            }
+            return Ok(RunOutcome::Paused);
+        }
+        if self.job.state == JobState::DeletesStaged {
+            return Ok(RunOutcome::DeletesStaged(self.staged_count().await?));
+        }
+        let now = now_ms();
+        let resuming = matches!(self.job.state, JobState::Running | JobState::Paused) && self.job.cycle_id.is_some() && self.job.phase.is_some();
+        let head = {
+            let mut c = self.store.conn().await?;
+            changes::head(&mut c).await?
+        };
+        let needs_initial = self.job.watermark.is_none() || self.job.fingerprint.as_deref() != Some(self.setup.fingerprint.as_str());
+        let due = force
+            || run_requested
+            || resuming
+            || self.job.next_run_at.is_none_or(|t| t <= now)
+            || (self.setup.settings.continuous && !needs_initial && self.job.quarantine_reason.is_none() && self.job.watermark.is_some_and(|w| w < head));
+        if !due {
+            return Ok(RunOutcome::NotDue);
+        }
+        if !resuming {
+            let j = &mut self.job;
+            j.cycle_id = Some(uuid::Uuid::new_v4().to_string());
+            j.cycle_kind = Some(if needs_initial { CycleKind::Initial } else { CycleKind::Incremental });
+            j.phase = Some(if needs_initial { "users" } else { "changes" }.to_string());
+            j.cursor = None;
+            j.cycle_head = Some(head);
+            j.cycle_started_at = Some(now);
+            j.progress = Default::default();
+            j.first_cycle_at.get_or_insert(now);
+            if needs_initial {
+                let mut c = self.store.conn().await?;
+                let total: i64 = sqlx::query_scalar::<_, i64>("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM groups)").fetch_one(&mut *c).await?;
+                self.job.progress.total = total.max(0) as u64;
+            }
+        }
+        self.counts = self.job.progress.counts;
+        self.job.state = JobState::Running;
+        self.save().await?;
+        match self.phases().await? {
+            Some(out) => Ok(out),
+            None => self.finish().await,
+        }
+    }
+
+    async fn staged_count(&self) -> Result<usize, SyncError> {
+        let mut c = self.store.conn().await?;
+        Ok(st::staged(&mut c, &self.setup.app_id).await?.len())
+    }
+
+    /// Runs the remaining phases; `Some` when the run stops early (paused, quarantined, staged).
+    async fn phases(&mut self) -> Result<Option<RunOutcome>, SyncError> {
+        loop {
+            let phase = self.job.phase.clone().unwrap_or_default();
+            let stop = match phase.as_str() {
+                "users" => self.scan(ObjectType::User).await?,
+                "groups" => self.scan(ObjectType::Group).await?,
+                "changes" => self.changes().await?,
+                "orphans" => self.orphans().await?,
+                "references" => self.references().await?,
+                "members" => self.members().await?,
+                "deprovision" => return self.deprovision(false).await,
+                _ => return Ok(None),
+            };
+            if let Some(out) = stop {
+                return Ok(Some(out));
+            }
+            let next = match phase.as_str() {
+                "users" => "groups",
+                "groups" => "orphans",
+                "changes" | "orphans" => "references",
+                "references" => "members",
+                _ => "deprovision",
+            };
+            self.job.phase = Some(next.to_string());
+            self.job.cursor = None;
+            self.save().await?;
+        }
+    }
+
+    /// Commits one page: results, the job position, and the fence check, in one transaction.
+    async fn commit(&mut self, results: Vec<ObjectResult>, processed: u64) -> Result<Option<RunOutcome>, SyncError> {
+        self.commit_at(results, processed, None).await
+    }
+
+    /// Commits one page and moves the phase's cursor to `cursor` — unless a failure stops the job, in
+    /// which case the cursor stays so the page is processed again by the next run.
+    async fn commit_at(&mut self, results: Vec<ObjectResult>, processed: u64, cursor: Option<String>) -> Result<Option<RunOutcome>, SyncError> {
+        let app = self.setup.app_id.clone();
+        if cursor.is_some() && results.iter().all(|r| r.fatal.is_none()) {
+            self.job.cursor = cursor;
+        }
+        let mut put = Vec::new();
+        let mut unlink = Vec::new();
+        let mut logs: Vec<LogEntry> = Vec::new();
+        let mut fatal = None;
+        let mut membership = Vec::new();
+        for r in results {
+            self.counts.add(&r.counts);
+            if let Some(l) = r.link {
+                if r.membership_changed && l.object_type == "user" {
+                    membership.push(l.source_id.clone());
+                }
+                put.push(l);
+            } else if r.membership_changed {
+                membership.extend(r.unlink.clone());
+            }
+            if let Some(id) = r.unlink {
+                unlink.push(id);
+            }
+            if let Some(l) = r.log {
+                logs.push(l);
+            }
+            if fatal.is_none() {
+                fatal = r.fatal;
+            }
+        }
+        self.job.progress.processed += processed;
+        self.job.progress.counts = self.counts;
+        let enabled_now = {
+            let mut c = self.store.conn().await?;
+            st::get_job(&mut c, &app).await?.map(|j| j.enabled).unwrap_or(false)
+        };
+        let mut tx = self.store.begin().await?;
+        if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + LEASE_MS).await? {
+            return Err(SyncError::Fenced);
+        }
+        st::put_links(&mut tx, &app, &put, now_ms()).await?;
+        st::delete_links(&mut tx, &app, &unlink).await?;
+        st::insert_logs(&mut tx, &logs).await?;
+        if !membership.is_empty() && self.setup.sync_members {
+            let containing: Vec<String> = groups::containing(&mut tx, &membership).await?.into_iter().map(|(g, _)| g).collect::<HashSet<_>>().into_iter().collect();
+            st::mark_refs_pending(&mut tx, &app, &containing).await?;
+        }
+        tx.commit().await?;
+        if let Some(e) = fatal {
+            return Ok(Some(self.quarantine("EncounteredQuarantineException", &e.message).await?));
+        }
+        if !enabled_now && !self.force {
+            self.job.state = JobState::Paused;
+            self.save().await?;
+            return Ok(Some(RunOutcome::Paused));
+        }
+        Ok(None)
+    }
+
+    async fn quarantine(&mut self, reason: &str, detail: &str) -> Result<RunOutcome, SyncError> {
+        let now = now_ms();
+        let j = &mut self.job;
+        if j.quarantine_reason.as_deref() != Some(reason) {
+            j.quarantine_since = Some(now);
+        }
+        j.quarantine_reason = Some(reason.to_string());
+        j.quarantine_detail = Some(detail.to_string());
+        j.quarantine_level += 1;
+        j.state = JobState::Quarantined;
+        j.next_run_at = Some(now + policy::quarantine_delay(j.quarantine_level as u32).as_millis() as i64);
+        tracing::warn!(app = %j.app_id, reason, "provisioning job quarantined");
+        self.save().await?;
+        Ok(RunOutcome::Quarantined { reason: reason.to_string() })
+    }
+
+    async fn process_all(&self, object: ObjectType, items: Vec<(SourceObject, Option<Link>, bool)>) -> Vec<ObjectResult> {
+        let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
+        let ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
+        let ctx = &ctx;
+        // After a failure that stops the job (401/403, not SCIM), objects not yet started are left for
+        // the next run instead of each meeting the same failure.
+        let halt = std::sync::atomic::AtomicBool::new(false);
+        let halt = &halt;
+        stream::iter(items)
+            .map(|(o, l, assigned)| async move {
+                if halt.load(std::sync::atomic::Ordering::Relaxed) {
+                    return ObjectResult::default();
+                }
+                let mut env = SystemEnv::new();
+                let r = object::process(ctx, &o, l.as_ref(), assigned, &mut env).await;
+                if r.fatal.is_some() {
+                    halt.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                r
+            })
+            .buffered(self.setup.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    fn mapping_enabled(&self, object: ObjectType) -> bool {
+        match object {
+            ObjectType::User => self.setup.mappings.user.mapping().enabled,
+            ObjectType::Group => self.setup.mappings.group.mapping().enabled,
+        }
+    }
+
+    /// Initial cycle: every user (or group) in id order, a page at a time.
+    async fn scan(&mut self, object: ObjectType) -> Result<Option<RunOutcome>, SyncError> {
+        if !self.mapping_enabled(object) {
+            return Ok(None);
+        }
+        let app = self.setup.app_id.clone();
+        let index = {
+            let mut c = self.store.conn().await?;
+            ScopeIndex::build(&mut c, &app, self.setup.settings.scope).await?
+        };
+        loop {
+            let after = self.job.cursor.clone().unwrap_or_default();
+            let (objs, links) = {
+                let mut c = self.store.conn().await?;
+                let objs: Vec<SourceObject> = match object {
+                    ObjectType::User => users::by_id_after(&mut c, &after, PAGE).await?.into_iter().map(|u| SourceObject::User(Box::new(u))).collect(),
+                    ObjectType::Group => groups::by_id_after(&mut c, &after, PAGE).await?.into_iter().map(|g| SourceObject::Group(Box::new(g))).collect(),
+                };
+                let ids: Vec<String> = objs.iter().map(|o| o.id()).collect();
+                let links = st::links(&mut c, &app, &ids).await?;
+                (objs, links)
+            };
+            if objs.is_empty() {
+                return Ok(None);
+            }
+            let last = objs.last().map(|o| o.id());
+            let n = objs.len() as u64;
+            let items: Vec<(SourceObject, Option<Link>, bool)> = objs
+                .into_iter()
+                .map(|o| {
+                    let id = o.id();
+                    let assigned = match object {
+                        ObjectType::User => index.user(&id),
+                        ObjectType::Group => index.group(&id),
+                    };
+                    let mut link = links.get(&id).cloned();
+                    if object == ObjectType::Group {
+                        // Every group's memberships are checked in an initial cycle.
+                        if let Some(l) = link.as_mut().filter(|l| l.linked()) {
+                            l.refs_pending = true;
+                        }
+                    }
+                    (o, link, assigned)
+                })
+                .collect();
+            let results = self.process_all(object, items).await;
+            if let Some(out) = self.commit_at(results, n, last).await? {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    /// Initial cycle: links whose directory object no longer exists.
+    async fn orphans(&mut self) -> Result<Option<RunOutcome>, SyncError> {
+        let app = self.setup.app_id.clone();
+        loop {
+            let after = self.job.cursor.clone().unwrap_or_default();
+            let links = {
+                let mut c = self.store.conn().await?;
+                st::orphans(&mut c, &app, &after, PAGE).await?
+            };
+            if links.is_empty() {
+                return Ok(None);
+            }
+            self.job.cursor = links.last().map(|l| l.source_id.clone());
+            let mut results = Vec::new();
+            for object in [ObjectType::User, ObjectType::Group] {
+                let items: Vec<(SourceObject, Option<Link>, bool)> = links
+                    .iter()
+                    .filter(|l| l.object_type == object_type_name(object))
+                    .map(|l| (SourceObject::Gone { id: l.source_id.clone(), object_type: l.object_type.clone() }, Some(l.clone()), false))
+                    .collect();
+                results.extend(self.process_all(object, items).await);
+            }
+            if let Some(out) = self.commit(results, 0).await? {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    /// Incremental cycle: the objects changed since the watermark, and escrowed objects that are due.
+    async fn changes(&mut self) -> Result<Option<RunOutcome>, SyncError> {
+        let app = self.setup.app_id.clone();
+        let from = self.job.watermark.unwrap_or(0);
+        let to = self.job.cycle_head.unwrap_or(from);
+        let mut user_ids: Vec<String> = Vec::new();
+        let mut group_ids: Vec<String> = Vec::new();
+        let mut member_groups: Vec<String> = Vec::new();
+        let mut expand: Vec<String> = Vec::new();
+        {
+            let mut c = self.store.conn().await?;
+            let mut after = from;
+            while after < to {
+                let batch = changes::since(&mut c, after, 5_000).await?;
+                if batch.is_empty() {
+                    break;
+                }
+                for ch in &batch {
+                    if ch.seq > to {
+                        break;
+                    }
+                    match ch.object_type.as_str() {
+                        "user" => user_ids.push(ch.object_id.clone()),
+                        "group" => {
+                            group_ids.push(ch.object_id.clone());
+                            if let Some(m) = ch.detail.get("memberId").and_then(|v| v.as_str()) {
+                                member_groups.push(ch.object_id.clone());
+                                match ch.detail.get("memberKind").and_then(|v| v.as_str()) {
+                                    Some("group") => expand.push(m.to_string()),
+                                    _ => user_ids.push(m.to_string()),
+                                }
+                            }
+                        }
+                        "app" if ch.object_id == app => {
+                            if let Some(a) = ch.detail.get("assignment") {
+                                let pid = a.get("principalId").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                                if a.get("principalType").and_then(|v| v.as_str()) == Some("group") {
+                                    group_ids.push(pid.clone());
+                                    expand.push(pid);
+                                } else {
+                                    user_ids.push(pid);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                after = batch.last().map(|c| c.seq).unwrap_or(to);
+            }
+            if !expand.is_empty() {
+                user_ids.extend(scope::expand_groups(&mut c, &expand).await?);
+            }
+            for (id, kind) in st::escrow_due(&mut c, &app, now_ms(), 100_000).await? {
+                if kind == "group" {
+                    group_ids.push(id)
+                } else {
+                    user_ids.push(id)
+                }
+            }
+            member_groups.sort();
+            member_groups.dedup();
+            st::mark_refs_pending(&mut c, &app, &member_groups).await?;
+        }
+        for ids in [&mut user_ids, &mut group_ids] {
+            ids.sort();
+            ids.dedup();
+        }
+        self.job.progress.total = (user_ids.len() + group_ids.len()) as u64;
+        for (object, ids) in [(ObjectType::User, user_ids), (ObjectType::Group, group_ids)] {
+            if !self.mapping_enabled(object) {
+                continue;
+            }
+            for chunk in ids.chunks(PAGE as usize) {
+                let items = self.load_items(object, chunk).await?;
+                let results = self.process_all(object, items).await;
+                if let Some(out) = self.commit(results, chunk.len() as u64).await? {
+                    return Ok(Some(out));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The source objects (or Gone), links and assignment of `ids`.
+    async fn load_items(&self, object: ObjectType, ids: &[String]) -> Result<Vec<(SourceObject, Option<Link>, bool)>, SyncError> {
+        let app = &self.setup.app_id;
+        let scope_setting = self.setup.settings.scope;
+        let mut c = self.store.conn().await?;
+        let mut found: HashMap<String, SourceObject> = match object {
+            ObjectType::User => users::get_many(&mut c, ids).await?.into_iter().map(|u| (u.id.to_string(), SourceObject::User(Box::new(u)))).collect(),
+            ObjectType::Group => groups::get_many(&mut c, ids).await?.into_iter().map(|g| (g.id.to_string(), SourceObject::Group(Box::new(g)))).collect(),
+        };
+        let links = st::links(&mut c, app, ids).await?;
+        let mut items = Vec::with_capacity(ids.len());
+        for id in ids {
+            let obj = found.remove(id).unwrap_or_else(|| SourceObject::Gone { id: id.clone(), object_type: object_type_name(object).to_string() });
+            if matches!(obj, SourceObject::Gone { .. }) && !links.contains_key(id) {
+                continue;
+            }
+            let assigned = match (&obj, object) {
+                (SourceObject::Gone { .. }, _) => false,
+                (_, ObjectType::User) => scope::user_assigned(&mut c, app, scope_setting, id).await?,
+                (_, ObjectType::Group) => scope::group_assigned(&mut c, app, scope_setting, id).await?,
+            };
+            items.push((obj, links.get(id).cloned(), assigned));
+        }
+        Ok(items)
+    }
+
+    /// Writes references (managers) of users whose references changed, once their targets exist.
+    async fn references(&mut self) -> Result<Option<RunOutcome>, SyncError> {
+        let app = self.setup.app_id.clone();
+        loop {
+            let after = self.job.cursor.clone().unwrap_or_default();
+            let (links, sources, targets) = {
+                let mut c = self.store.conn().await?;
+                let links = st::pending_refs(&mut c, &app, "user", &after, PAGE).await?;
+                let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
+                let sources: HashMap<String, crate::model::User> = users::get_many(&mut c, &ids).await?.into_iter().map(|u| (u.id.to_string(), u)).collect();
+                let referenced: Vec<String> = sources.values().filter_map(|u| u.manager.as_ref().map(|m| m.id.clone())).collect();
+                let targets = st::active_target_ids(&mut c, &app, &referenced).await?;
+                (links, sources, targets)
+            };
+            if links.is_empty() {
+                return Ok(None);
+            }
+            self.job.cursor = links.last().map(|l| l.source_id.clone());
+            let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
+            let setup = self.setup.clone();
+            let connector = self.connector.clone();
+            let targets = &targets;
+            let sources = &sources;
+            let cycle_id = &cycle_id;
+            let results: Vec<ObjectResult> = stream::iter(links)
+                .map(|l| {
+                    let setup = setup.clone();
+                    let connector = connector.clone();
+                    async move { write_references(&setup, connector.as_ref(), cycle_id, l, sources, targets).await }
+                })
+                .buffered(self.setup.concurrency.max(1))
+                .collect()
+                .await;
+            if let Some(out) = self.commit(results, 0).await? {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    /// Writes group memberships of groups marked pending.
+    async fn members(&mut self) -> Result<Option<RunOutcome>, SyncError> {
+        if !self.setup.sync_members || !self.mapping_enabled(ObjectType::Group) {
+            return Ok(None);
+        }
+        let app = self.setup.app_id.clone();
+        loop {
+            let after = self.job.cursor.clone().unwrap_or_default();
+            let (links, desired) = {
+                let mut c = self.store.conn().await?;
+                let links = st::pending_refs(&mut c, &app, "group", &after, 100).await?;
+                let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
+                let members = groups::members_of_many(&mut c, &ids).await?;
+                let user_ids: Vec<String> = members.iter().filter(|(_, _, k)| *k == MemberKind::User).map(|(_, m, _)| m.clone()).collect();
+                let targets = st::active_target_ids(&mut c, &app, &user_ids).await?;
+                let mut desired: HashMap<String, Vec<String>> = HashMap::new();
+                for (g, m, k) in members {
+                    if k == MemberKind::User {
+                        if let Some(t) = targets.get(&m) {
+                            desired.entry(g).or_default().push(t.clone());
+                        }
+                    }
+                }
+                (links, desired)
+            };
+            if links.is_empty() {
+                return Ok(None);
+            }
+            self.job.cursor = links.last().map(|l| l.source_id.clone());
+            let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
+            let setup = self.setup.clone();
+            let connector = self.connector.clone();
+            let desired = &desired;
+            let cycle_id = &cycle_id;
+            let results: Vec<ObjectResult> = stream::iter(links)
+                .map(|l| {
+                    let setup = setup.clone();
+                    let connector = connector.clone();
+                    async move {
+                        let want = desired.get(&l.source_id).cloned().unwrap_or_default();
+                        write_members(&setup, connector.as_ref(), cycle_id, l, want).await
+                    }
+                })
+                .buffered(self.setup.concurrency.max(1))
+                .collect()
+                .await;
+            if let Some(out) = self.commit(results, 0).await? {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    /// Sends the staged disables/deletes, unless there are more than the threshold (then holds them
+    /// back and waits for an admin). `allowed`: an admin allowed exactly the staged set.
+    async fn deprovision(&mut self, allowed: bool) -> Result<Option<RunOutcome>, SyncError> {
+        let app = self.setup.app_id.clone();
+        let staged = {
+            let mut c = self.store.conn().await?;
+            st::staged(&mut c, &app).await?
+        };
+        let threshold = self.setup.settings.deletion_threshold;
+        if !allowed && self.setup.settings.prevent_accidental_deletion && staged.len() > threshold as usize {
+            let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
+            let logs: Vec<LogEntry> = staged
+                .iter()
+                .map(|l| {
+                    let object = if l.object_type == "group" { ObjectType::Group } else { ObjectType::User };
+                    object::staged_entry(&ctx(&self.setup, self.connector.as_ref(), &cycle_id, object), l, threshold, staged.len())
+                })
+                .collect();
+            self.job.state = JobState::DeletesStaged;
+            self.job.quarantine_reason = Some("TooManyDeletes".into());
+            self.job.quarantine_detail = Some(format!(
+                "this cycle would disable or delete {} accounts, more than the accidental-deletion threshold of {threshold}; none was sent",
+                staged.len()
+            ));
+            self.job.quarantine_since = Some(now_ms());
+            let mut tx = self.store.begin().await?;
+            if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + LEASE_MS).await? {
+                return Err(SyncError::Fenced);
+            }
+            st::insert_logs(&mut tx, &logs).await?;
+            tx.commit().await?;
+            return Ok(Some(RunOutcome::DeletesStaged(staged.len())));
+        }
+        for chunk in staged.chunks(PAGE as usize) {
+            let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
+            let setup = self.setup.clone();
+            let connector = self.connector.clone();
+            let cycle_id = &cycle_id;
+            let results: Vec<ObjectResult> = stream::iter(chunk.to_vec())
+                .map(|l| {
+                    let setup = setup.clone();
+                    let connector = connector.clone();
+                    async move {
+                        let object = if l.object_type == "group" { ObjectType::Group } else { ObjectType::User };
+                        let c = ctx(&setup, connector.as_ref(), cycle_id, object);
+                        object::run_staged(&c, &l).await
+                    }
+                })
+                .buffered(self.setup.concurrency.max(1))
+                .collect()
+                .await;
+            if let Some(out) = self.commit(results, 0).await? {
+                return Ok(Some(out));
+            }
+        }
+        if self.job.quarantine_reason.as_deref() == Some("TooManyDeletes") {
+            self.job.quarantine_reason = None;
+            self.job.quarantine_detail = None;
+            self.job.quarantine_since = None;
+        }
+        Ok(None)
+    }
+
+    /// Completes the cycle: watermark, figures, quarantine by failure rate, next run.
+    async fn finish(&mut self) -> Result<RunOutcome, SyncError> {
+        let now = now_ms();
+        let kind = self.job.cycle_kind.unwrap_or(CycleKind::Incremental);
+        let failed = self.counts.failed;
+        let processed = self.job.progress.processed.max(1);
+        let in_scope = {
+            let mut c = self.store.conn().await?;
+            let (u, g, _, _) = st::counts(&mut c, &self.setup.app_id).await?;
+            u + g + failed
+        };
+        let j = &mut self.job;
+        j.watermark = j.cycle_head.or(j.watermark);
+        j.fingerprint = Some(self.setup.fingerprint.clone());
+        if kind == CycleKind::Initial {
+            j.initial_done = true;
+        }
+        j.last_counts = self.counts;
+        j.last_cycle_at = Some(now);
+        j.last_cycle_ms = j.cycle_started_at.map(|s| now - s);
+        j.phase = None;
+        j.cursor = None;
+        j.state = JobState::Idle;
+        j.next_run_at = Some(now + i64::from(self.setup.settings.interval_minutes) * 60_000);
+        if policy::failure_rate_quarantines(failed, processed, in_scope) {
+            let detail = format!("{failed} of {processed} objects failed in this cycle (over 40%); see the provisioning logs for the errors");
+            return self.quarantine("EncounteredEscrowProportionThreshold", &detail).await;
+        }
+        j.quarantine_reason = None;
+        j.quarantine_detail = None;
+        j.quarantine_since = None;
+        j.quarantine_level = 0;
+        self.save().await?;
+        Ok(RunOutcome::Completed { kind, counts: self.counts })
+    }
+}
+
+fn object_type_name(o: ObjectType) -> &'static str {
+    match o {
+        ObjectType::User => "user",
+        ObjectType::Group => "group",
+    }
+}
+
+fn log_for(setup: &JobSetup, cycle_id: &str, l: &Link, action: LogAction, status: LogStatus, steps: Vec<Step>, props: Vec<ModifiedProperty>) -> LogEntry {
+    LogEntry {
+        id: uuid::Uuid::new_v4().to_string(),
+        app_id: setup.app_id.clone(),
+        cycle_id: cycle_id.to_string(),
+        at: chrono::Utc::now(),
+        source_id: l.source_id.clone(),
+        object_type: l.object_type.clone(),
+        display_name: l.display_name.clone(),
+        target_id: l.target_id.clone(),
+        action,
+        status,
+        error_code: None,
+        detail: super::log::LogDetail { steps, modified_properties: props, ..Default::default() },
+    }
+}
+
+fn reference_failure(setup: &JobSetup, cycle_id: &str, l: &Link, e: crate::connector::ConnectorError) -> ObjectResult {
+    let mut log = log_for(setup, cycle_id, l, LogAction::Update, LogStatus::Failure, vec![Step::new("Export", false, e.message.clone())], Vec::new());
+    log.error_code = Some(e.code().to_string());
+    log.detail.error = Some(e.message.clone());
+    log.detail.recommendation = Some(e.recommendation().to_string());
+    log.detail.requests.extend(e.exchange.clone());
+    let fatal = e.quarantines().then(|| e.clone());
+    let mut next = l.clone();
+    next.last_error = Some(e.message);
+    ObjectResult { link: Some(next), log: Some(log), counts: Counts { failed: 1, ..Default::default() }, fatal, ..Default::default() }
+}
+
+async fn write_references(
+    setup: &JobSetup,
+    connector: &dyn Connector,
+    cycle_id: &str,
+    l: Link,
+    sources: &HashMap<String, crate::model::User>,
+    targets: &HashMap<String, String>,
+) -> ObjectResult {
+    let mut next = l.clone();
+    next.refs_pending = false;
+    let Some(user) = sources.get(&l.source_id) else {
+        return ObjectResult { link: Some(next), ..Default::default() };
+    };
+    let (Some(tid), true) = (l.target_id.clone(), l.linked() && l.state == "active") else {
+        return ObjectResult { link: Some(next), ..Default::default() };
+    };
+    let mut env = SystemEnv::new();
+    let mut r = resolve(user, &setup.mappings.user, Phase::Update, &mut env);
+    let raw = {
+        let mut c = r.clone();
+        c.take_references()
+    };
+    let mut want_refs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (p, v) in &raw {
+        let ids = match v {
+            crate::expr::Value::Ref(s) | crate::expr::Value::Str(s) => vec![s.clone()],
+            crate::expr::Value::Multi(v) => v.clone(),
+            _ => Vec::new(),
+        };
+        want_refs.insert(p.clone(), ids);
+    }
+    let mut changes = Vec::new();
+    let mut props = Vec::new();
+    let mut exported_refs = l.exported.refs.clone();
+    for (path, ids) in &want_refs {
+        let translated: Vec<String> = ids.iter().filter_map(|i| targets.get(i).cloned()).collect();
+        if translated.is_empty() {
+            continue;
+        }
+        if l.exported.refs.get(path) == Some(ids) {
+            continue;
+        }
+        let value = if translated.len() == 1 { json!({"value": translated[0]}) } else { json!(translated.iter().map(|t| json!({"value": t})).collect::<Vec<_>>()) };
+        props.push(diff::property(path, None, Some(value.clone()), &setup.redacted_user));
+        changes.push(AttributeChange { path: path.clone(), value: Some(value) });
+        exported_refs.insert(path.clone(), ids.clone());
+    }
+    if changes.is_empty() {
+        return ObjectResult { link: Some(next), ..Default::default() };
+    }
+    if !setup.mappings.user.mapping().actions.update {
+        return ObjectResult { link: Some(next), ..Default::default() };
+    }
+    r.map_references(&|id| targets.get(id).cloned());
+    let mut body = r.to_scim_json();
+    if let Some(m) = body.as_object_mut() {
+        m.insert("id".into(), json!(tid));
+    }
+    match connector.update(ObjectType::User, &tid, &changes, &body).await {
+        Ok(sent) => {
+            next.exported.refs = exported_refs;
+            next.export_hash = next.exported.hash();
+            let mut log = log_for(setup, cycle_id, &l, LogAction::Update, LogStatus::Success, vec![Step::new("Export", true, "references written (second pass, once their targets exist)")], props);
+            log.detail.requests = sent.exchanges;
+            ObjectResult { link: Some(next), log: Some(log), ..Default::default() }
+        }
+        Err(e) => reference_failure(setup, cycle_id, &l, e),
+    }
+}
+
+async fn write_members(setup: &JobSetup, connector: &dyn Connector, cycle_id: &str, l: Link, mut want: Vec<String>) -> ObjectResult {
+    let mut next = l.clone();
+    next.refs_pending = false;
+    let Some(tid) = l.target_id.clone().filter(|_| l.linked() && l.state == "active") else {
+        return ObjectResult { link: Some(next), ..Default::default() };
+    };
+    want.sort();
+    want.dedup();
+    let old = l.exported.members.clone().unwrap_or_default();
+    let (add, remove) = diff::member_changes(&old, &want);
+    if add.is_empty() && remove.is_empty() {
+        if l.exported.members.is_none() {
+            next.exported.members = Some(want);
+            next.export_hash = next.exported.hash();
+        }
+        return ObjectResult { link: Some(next), ..Default::default() };
+    }
+    if !setup.mappings.group.mapping().actions.update {
+        return ObjectResult { link: Some(next), ..Default::default() };
+    }
+    match connector.update_members(&tid, &add, &remove).await {
+        Ok(sent) => {
+            next.exported.members = Some(want);
+            next.export_hash = next.exported.hash();
+            let prop = ModifiedProperty { name: "members".into(), old_value: Some(json!({"count": old.len()})), new_value: Some(json!({"added": add, "removed": remove})) };
+            let mut log = log_for(setup, cycle_id, &l, LogAction::Update, LogStatus::Success, vec![Step::new("Export", true, format!("{} member(s) added, {} removed", add.len(), remove.len()))], vec![prop]);
+            log.detail.requests = sent.exchanges;
+            ObjectResult { link: Some(next), log: Some(log), counts: Counts { updated: 1, ..Default::default() }, ..Default::default() }
+        }
+        Err(e) => {
+            let mut r = reference_failure(setup, cycle_id, &l, e);
+            if let Some(x) = r.link.as_mut() {
+                x.refs_pending = true;
+            }
+            r
+        }
+    }
+}

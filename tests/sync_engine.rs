@@ -1,0 +1,450 @@
+//! The provisioning engine end to end: a SQLite store with a directory, an app configured through the
+//! service layer, and real SCIM targets on loopback (the in-repo fault-injecting target from
+//! `provisio-testkit`, and the Python `scim2-server` when installed). Every test checks what the target
+//! holds and which requests it received.
+
+use provisio::apps::{CompatProfile, CredentialsInput, NewApp, ProvisioningInput, ProvisioningMode, ProvisioningSettings, SyncScope};
+use provisio::crypto::SecretBox;
+use provisio::model::{GroupInput, UserInput};
+use provisio::service::{apps, directory, provisioning, Actor};
+use provisio::store::Store;
+use provisio::sync::cycle::RunOutcome;
+use provisio::sync::job::{CycleKind, JobState};
+use provisio::sync::log::{LogAction, LogQuery, LogStatus};
+use provisio_testkit::{FaultKind, FaultRule, ScimTarget, TargetConfig};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+const TOKEN: &str = "test-token-0123456789";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+struct Env {
+    store: Store,
+    secrets: SecretBox,
+    actor: Actor,
+    app: String,
+    path: PathBuf,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn user_input(v: Value) -> UserInput {
+    serde_json::from_value(v).expect("valid user input")
+}
+
+impl Env {
+    /// A store, and an Automatic app pointed at `base_url` with `settings`.
+    async fn new(base_url: &str, token: &str, settings: ProvisioningSettings) -> Env {
+        let path = std::env::temp_dir().join(format!("provisio-sync-{}.db", uuid::Uuid::new_v4().simple()));
+        let store = Store::open(&format!("sqlite://{}", path.display())).await.expect("store");
+        let secrets = SecretBox::new(&[7u8; 32]).expect("key");
+        let actor = Actor::cli();
+        let app = apps::create_app(&store, &actor, NewApp { name: "Target".into(), template: None }).await.expect("app");
+        let app = app.id.to_string();
+        let profile = CompatProfile { max_attempts: 4, timeout_secs: 2, ..Default::default() };
+        apps::put_provisioning(&store, &actor, &app, ProvisioningInput { mode: ProvisioningMode::Automatic, settings, profile: Some(profile) })
+            .await
+            .expect("provisioning");
+        apps::put_credentials(
+            &store,
+            &secrets,
+            &actor,
+            &app,
+            CredentialsInput { tenant_url: base_url.into(), secret_token: Some(token.into()), ..Default::default() },
+        )
+        .await
+        .expect("credentials");
+        Env { store, secrets, actor, app, path }
+    }
+
+    async fn user(&self, upn: &str, extra: Value) -> String {
+        let mut v = json!({"userPrincipalName": upn, "displayName": upn.split('@').next().unwrap(), "accountEnabled": true, "mailNickname": upn.split('@').next().unwrap()});
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        directory::create_user(&self.store, &self.actor, user_input(v)).await.expect("user").id.to_string()
+    }
+
+    async fn group(&self, name: &str, members: &[&String]) -> String {
+        let g = directory::create_group(&self.store, &self.actor, serde_json::from_value::<GroupInput>(json!({"displayName": name})).unwrap()).await.expect("group");
+        for m in members {
+            directory::add_member(&self.store, &self.actor, &g.id.to_string(), m).await.expect("member");
+        }
+        g.id.to_string()
+    }
+
+    async fn assign(&self, id: &str) {
+        apps::assign(&self.store, &self.actor, &self.app, id).await.expect("assign");
+    }
+
+    async fn run(&self) -> RunOutcome {
+        provisioning::run_job(&self.store, &self.secrets, &self.app, "test-process", true, true).await.expect("run")
+    }
+
+    async fn status(&self) -> provisioning::StatusView {
+        provisioning::status_view(&self.store, &self.actor, &self.app).await.expect("status")
+    }
+
+    async fn logs(&self) -> Vec<provisio::sync::log::LogEntry> {
+        provisioning::logs(&self.store, &self.actor, &self.app, &LogQuery { top: Some(1000), ..Default::default() }).await.expect("logs").items
+    }
+}
+
+fn settings() -> ProvisioningSettings {
+    ProvisioningSettings { escrow_retry_seconds: 0, ..Default::default() }
+}
+
+fn user_names(users: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = users.iter().map(|u| u["userName"].as_str().unwrap_or_default().to_lowercase()).collect();
+    v.sort();
+    v
+}
+
+fn completed(out: &RunOutcome) -> provisio::sync::job::Counts {
+    match out {
+        RunOutcome::Completed { counts, .. } => *counts,
+        other => panic!("expected a completed cycle, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn initial_cycle_creates_matches_and_writes_references_and_members() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let state = target.state();
+    // A foreign account Provisio must never touch, and one that matches a directory user.
+    let foreign = state.insert_user(json!({"userName": "someone.else@contoso.example", "active": true}));
+    let existing = state.insert_user(json!({"userName": "bob@contoso.example", "displayName": "Old Bob", "active": true}));
+    let env = Env::new(&target.base_url(), TOKEN, settings()).await;
+    let boss = env.user("boss@contoso.example", json!({"department": "Exec"})).await;
+    let ann = env.user("ann@contoso.example", json!({"department": "Eng", "manager": {"id": boss}})).await;
+    let bob = env.user("bob@contoso.example", json!({"manager": {"id": boss}})).await;
+    let _unassigned = env.user("carl@contoso.example", json!({})).await;
+    let team = env.group("Team", &[&ann, &bob]).await;
+    env.assign(&team).await;
+    env.assign(&boss).await;
+
+    let out = env.run().await;
+    let counts = completed(&out);
+    assert_eq!(counts.created, 3, "boss, ann and the group are created: {counts:?}");
+    assert!(counts.updated >= 1, "bob is matched and updated: {counts:?}");
+    assert_eq!(counts.failed, 0);
+
+    let users = state.users();
+    assert_eq!(user_names(&users), vec!["ann@contoso.example", "bob@contoso.example", "boss@contoso.example", "someone.else@contoso.example"]);
+    let by_name = |n: &str| users.iter().find(|u| u["userName"] == n).cloned().unwrap();
+    let boss_t = by_name("boss@contoso.example");
+    let boss_tid = boss_t["id"].as_str().unwrap().to_string();
+    // Managers are written as target ids, in the second pass.
+    assert_eq!(by_name("ann@contoso.example")[ENTERPRISE]["manager"]["value"], json!(boss_tid));
+    assert_eq!(by_name("bob@contoso.example")[ENTERPRISE]["manager"]["value"], json!(boss_tid));
+    // Bob was matched, not created again: his target id is the existing one.
+    assert_eq!(by_name("bob@contoso.example")["id"], json!(existing));
+    assert_eq!(by_name("bob@contoso.example")["displayName"], json!("bob"));
+    // The group exists with both members (target ids).
+    let groups = state.groups();
+    assert_eq!(groups.len(), 1);
+    let mut members: Vec<String> = groups[0]["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap().to_string()).collect();
+    members.sort();
+    let mut want = vec![by_name("ann@contoso.example")["id"].as_str().unwrap().to_string(), existing.clone()];
+    want.sort();
+    assert_eq!(members, want);
+    // Requests: match first (GET with filter), one POST per created user, nothing ever sent to the foreign account.
+    let reqs = state.requests();
+    assert!(reqs.iter().all(|r| !r.path.contains(&foreign)), "the foreign account was touched");
+    let posts = reqs.iter().filter(|r| r.method == "POST" && r.path == "/Users").count();
+    assert_eq!(posts, 2);
+    assert!(reqs.iter().any(|r| r.method == "GET" && r.query.as_deref().unwrap_or("").contains("filter")));
+    // Status and logs.
+    let st = env.status().await;
+    assert_eq!(st.status.users_managed, 3);
+    assert_eq!(st.status.groups_managed, 1);
+    assert!(st.status.initial_cycle_complete);
+    assert_eq!(st.status.cycle_kind, Some(CycleKind::Initial));
+    let logs = env.logs().await;
+    assert!(logs.iter().any(|l| l.action == LogAction::Create && l.display_name == "ann@contoso.example" && l.status == LogStatus::Success));
+    let ann_log = logs.iter().find(|l| l.action == LogAction::Create && l.display_name == "ann@contoso.example").unwrap();
+    let steps: Vec<&str> = ann_log.detail.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(steps, vec!["Import", "Scope", "Match", "Map", "Export"]);
+    assert!(ann_log.detail.requests.iter().any(|r| r.method == "POST" && r.status == Some(201)));
+    assert!(!serde_json::to_string(&logs).unwrap().contains(TOKEN), "the token leaked into the logs");
+    let _ = ann;
+}
+
+#[tokio::test]
+async fn incremental_cycles_send_only_changes_disable_and_delete() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let state = target.state();
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    let ann = env.user("ann@contoso.example", json!({"department": "Eng"})).await;
+    let bob = env.user("bob@contoso.example", json!({})).await;
+    let cy = env.user("cy@contoso.example", json!({})).await;
+    completed(&env.run().await);
+    assert_eq!(state.users().len(), 3);
+    state.clear_requests();
+
+    // Nothing changed: an incremental cycle sends nothing.
+    let out = env.run().await;
+    assert!(matches!(out, RunOutcome::Completed { kind: CycleKind::Incremental, .. }), "{out:?}");
+    assert!(state.requests().is_empty(), "an idle incremental cycle sent {:?}", state.requests());
+
+    // One attribute: one PATCH with only that attribute.
+    directory::update_user(&env.store, &env.actor, &ann, user_input(json!({"department": "Research"}))).await.unwrap();
+    completed(&env.run().await);
+    let reqs = state.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(reqs[0].method, "PATCH");
+    let ops = reqs[0].body.as_ref().unwrap()["Operations"].as_array().unwrap().clone();
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0]["op"], json!("replace"));
+    assert_eq!(ops[0]["path"], json!(format!("{ENTERPRISE}:department")));
+    state.clear_requests();
+
+    // Soft delete -> disable (active=false); purge -> DELETE.
+    directory::delete_user(&env.store, &env.actor, &bob).await.unwrap();
+    directory::delete_user(&env.store, &env.actor, &cy).await.unwrap();
+    directory::purge_user(&env.store, &env.actor, &cy).await.unwrap();
+    let counts = completed(&env.run().await);
+    assert_eq!((counts.disabled, counts.deleted), (1, 1), "{counts:?}");
+    let users = state.users();
+    assert_eq!(user_names(&users), vec!["ann@contoso.example", "bob@contoso.example"]);
+    let bob_t = users.iter().find(|u| u["userName"] == "bob@contoso.example").unwrap();
+    assert_eq!(bob_t["active"], json!(false));
+    // Restore bob -> re-enabled.
+    directory::restore_user(&env.store, &env.actor, &bob).await.unwrap();
+    completed(&env.run().await);
+    let bob_t = state.users().into_iter().find(|u| u["userName"] == "bob@contoso.example").unwrap();
+    assert_eq!(bob_t["active"], json!(true));
+}
+
+#[tokio::test]
+async fn accidental_deletion_prevention_holds_back_until_allowed() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let state = target.state();
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { deletion_threshold: 2, ..settings() }).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let id = env.user(&format!("u{i}@contoso.example"), json!({})).await;
+        env.assign(&id).await;
+        ids.push(id);
+    }
+    completed(&env.run().await);
+    state.clear_requests();
+    for id in &ids[..3] {
+        apps::unassign(&env.store, &env.actor, &env.app, id).await.unwrap();
+    }
+    let out = env.run().await;
+    assert_eq!(out, RunOutcome::DeletesStaged(3));
+    assert!(state.requests().iter().all(|r| r.method == "GET"), "a change was sent: {:?}", state.requests());
+    let st = env.status().await;
+    assert_eq!(st.status.state, JobState::DeletesStaged);
+    assert_eq!(st.status.quarantine.as_ref().unwrap().reason, "TooManyDeletes");
+    assert_eq!(st.staged.len(), 3);
+    assert!(env.logs().await.iter().filter(|l| l.action == LogAction::StagedDelete).count() == 3);
+    // Still held on the next run.
+    assert_eq!(env.run().await, RunOutcome::DeletesStaged(3));
+    // Allow: exactly the staged set is disabled.
+    provisioning::decide_deletes(&env.store, &env.actor, &env.app, true).await.unwrap();
+    let counts = completed(&env.run().await);
+    assert_eq!(counts.disabled, 3);
+    let patches: Vec<_> = state.requests().into_iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(patches.len(), 3);
+    let inactive = state.users().iter().filter(|u| u["active"] == json!(false)).count();
+    assert_eq!(inactive, 3);
+    assert_eq!(env.status().await.status.state, JobState::Idle);
+}
+
+#[tokio::test]
+async fn faults_converge_to_exactly_the_expected_accounts() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let state = target.state();
+    let foreign = state.insert_user(json!({"userName": "foreign@contoso.example", "active": true}));
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    for i in 0..60 {
+        env.user(&format!("f{i:02}@contoso.example"), json!({"department": "Ops"})).await;
+    }
+    state.set_faults(vec![
+        FaultRule::new(FaultKind::Status(503)).every(3),
+        FaultRule::new(FaultKind::TooMany { retry_after_secs: 1 }).every(17).limit(3),
+        FaultRule::new(FaultKind::Reset).every(11),
+        FaultRule::new(FaultKind::Truncate).every(13).method("GET"),
+        FaultRule::new(FaultKind::LoseResponse).every(5).method("POST"),
+        FaultRule::new(FaultKind::Delay { ms: 2_500 }).every(29).limit(2),
+    ]);
+    let mut cycles = 0;
+    loop {
+        cycles += 1;
+        let out = env.run().await;
+        if let RunOutcome::Completed { counts, .. } = out {
+            if counts.failed == 0 && state.users().len() == 61 {
+                break;
+            }
+        }
+        assert!(cycles < 12, "did not converge: {:?}", env.status().await.status);
+        if cycles == 4 {
+            state.set_faults(Vec::new());
+        }
+    }
+    let users = state.users();
+    let names: HashSet<String> = users.iter().map(|u| u["userName"].as_str().unwrap().to_lowercase()).collect();
+    assert_eq!(names.len(), 61, "duplicates or missing accounts");
+    assert_eq!(users.len(), 61);
+    let reqs = state.requests();
+    assert!(reqs.iter().all(|r| !r.path.contains(&foreign)), "the foreign account was written to");
+    // Each user got its department, and the retried 429 never came before its Retry-After.
+    assert!(users.iter().filter(|u| u["userName"] != "foreign@contoso.example").all(|u| u[ENTERPRISE]["department"] == json!("Ops")));
+    for (i, r) in reqs.iter().enumerate() {
+        if r.status == 429 {
+            if let Some(next) = reqs[i + 1..].iter().find(|n| n.method == r.method && n.path == r.path && n.query == r.query && n.body == r.body) {
+                assert!(next.at_ms + 50 >= r.at_ms + 1_000, "retried {}ms after a 429 with Retry-After: 1", next.at_ms - r.at_ms);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn unauthorized_quarantines_at_once_and_restart_clears() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let state = target.state();
+    let env = Env::new(&target.base_url(), "wrong-token-xyz", ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    for i in 0..20 {
+        env.user(&format!("q{i}@contoso.example"), json!({})).await;
+    }
+    let out = env.run().await;
+    assert_eq!(out, RunOutcome::Quarantined { reason: "EncounteredQuarantineException".into() });
+    assert!(state.requests().iter().all(|r| r.status == 401));
+    // At most one request per object already in flight (8 requests × 2 objects per slot) when the 401 came back.
+    assert!(state.requests().len() <= 16, "a quarantined job kept sending: {}", state.requests().len());
+    let st = env.status().await.status;
+    assert_eq!(st.state, JobState::Quarantined);
+    let q = st.quarantine.unwrap();
+    assert!(q.detail.contains("401"), "{}", q.detail);
+    assert!(st.next_run_at.is_none() || st.next_run_at.unwrap() > chrono::Utc::now() + chrono::Duration::hours(5));
+    assert_eq!(st.escrowed, 0, "no per-object escrow flood");
+    // Fix the token, restart: quarantine clears and everything is created.
+    apps::put_credentials(&env.store, &env.secrets, &env.actor, &env.app, CredentialsInput { tenant_url: target.base_url(), secret_token: Some(TOKEN.into()), ..Default::default() })
+        .await
+        .unwrap();
+    provisioning::restart(&env.store, &env.actor, &env.app, false).await.unwrap();
+    let counts = completed(&env.run().await);
+    assert_eq!(counts.created, 20);
+    assert!(env.status().await.status.quarantine.is_none());
+}
+
+#[tokio::test]
+async fn restart_keeps_links_full_reset_rematches_and_mapping_change_runs_initial() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let state = target.state();
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    for i in 0..10 {
+        env.user(&format!("r{i}@contoso.example"), json!({"jobTitle": "Dev"})).await;
+    }
+    completed(&env.run().await);
+    state.clear_requests();
+    provisioning::restart(&env.store, &env.actor, &env.app, false).await.unwrap();
+    let out = env.run().await;
+    assert!(matches!(out, RunOutcome::Completed { kind: CycleKind::Initial, .. }));
+    assert!(state.requests().is_empty(), "restart with links kept sent {:?}", state.requests().first());
+    provisioning::restart(&env.store, &env.actor, &env.app, true).await.unwrap();
+    let counts = completed(&env.run().await);
+    assert_eq!(counts.created, 0, "a full reset must re-match, not re-create");
+    assert_eq!(state.users().len(), 10);
+    assert!(state.requests().iter().all(|r| r.method != "POST"));
+    // A mapping change makes the next cycle initial and sends the new attribute.
+    let mut m = apps::get_mappings(&env.store, &env.actor, &env.app).await.unwrap();
+    let title = m.user.attributes.iter_mut().find(|a| a.target == "title").unwrap();
+    *title = provisio::mapping::AttributeMapping::expression("ToUpper([jobTitle])", "title");
+    apps::put_mappings(&env.store, &env.actor, &env.app, m).await.unwrap();
+    state.clear_requests();
+    let out = env.run().await;
+    assert!(matches!(out, RunOutcome::Completed { kind: CycleKind::Initial, .. }), "{out:?}");
+    assert!(state.users().iter().all(|u| u["title"] == json!("DEV")));
+    assert_eq!(state.requests().iter().filter(|r| r.method == "PATCH").count(), 10);
+}
+
+#[tokio::test]
+async fn on_demand_and_preview_use_the_same_path() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let state = target.state();
+    let env = Env::new(&target.base_url(), TOKEN, settings()).await;
+    let ann = env.user("ann@contoso.example", json!({})).await;
+    let bob = env.user("bob@contoso.example", json!({})).await;
+    env.assign(&ann).await;
+    // Preview: says what would happen, sends no change.
+    let p = provisioning::preview(&env.store, &env.secrets, &env.actor, &env.app, 100, true).await.unwrap();
+    assert!(p.iter().any(|e| e.display_name == "ann@contoso.example" && e.action == LogAction::Create));
+    let bob_p = p.iter().find(|e| e.display_name == "bob@contoso.example").expect("bob is listed as skipped");
+    assert_eq!(bob_p.action, LogAction::Skip);
+    assert!(bob_p.detail.steps.iter().any(|s| s.summary.contains("not assigned")));
+    assert!(state.requests().iter().all(|r| r.method == "GET"));
+    assert!(state.users().is_empty());
+    // On demand: creates ann now, with every step.
+    let entries = provisioning::on_demand(&env.store, &env.secrets, &env.actor, &env.app, &ann, true).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].action, LogAction::Create);
+    assert_eq!(entries[0].status, LogStatus::Success);
+    assert_eq!(state.users().len(), 1);
+    // On demand for an unassigned user: skipped with the reason; nothing sent.
+    let e = provisioning::on_demand(&env.store, &env.secrets, &env.actor, &env.app, &bob, true).await.unwrap();
+    assert_eq!(e[0].action, LogAction::Skip);
+    // The cycle then finds ann already linked: nothing is created twice.
+    let counts = completed(&env.run().await);
+    assert_eq!(counts.created, 0);
+    assert_eq!(state.users().len(), 1);
+}
+
+/// A resource read straight from a SCIM server, members included.
+async fn scim_get(url: &str) -> Value {
+    reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.expect("GET").json().await.expect("JSON")
+}
+
+#[tokio::test]
+async fn real_scim2_server_end_to_end() {
+    if !provisio_testkit::Scim2Server::available() {
+        eprintln!("scim2-server is not installed (make test installs it); skipped");
+        return;
+    }
+    let server = provisio_testkit::Scim2Server::start(TOKEN).await.expect("scim2-server starts");
+    let env = Env::new(&server.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    let boss = env.user("boss@contoso.example", json!({"department": "Exec", "givenName": "Bo", "surname": "Ss"})).await;
+    let ann = env.user("ann@contoso.example", json!({"manager": {"id": boss}, "givenName": "Ann", "surname": "A"})).await;
+    let bob = env.user("bob@contoso.example", json!({})).await;
+    let _team = env.group("Team", &[&ann, &bob]).await;
+    let counts = completed(&env.run().await);
+    assert_eq!(counts.created, 4, "{counts:?}");
+    assert_eq!(counts.failed, 0, "{:?}", env.logs().await.iter().filter(|l| l.status == LogStatus::Failure).map(|l| l.detail.error.clone()).collect::<Vec<_>>());
+    // Read back through the engine's own connector.
+    let connector = apps::connector_for(&env.store, &env.secrets, &env.app, true).await.unwrap();
+    use provisio::connector::Connector;
+    use provisio::mapping::ObjectType;
+    let ann_t = connector.find(ObjectType::User, "userName", "ann@contoso.example").await.unwrap().value.expect("ann exists");
+    let boss_t = connector.find(ObjectType::User, "userName", "boss@contoso.example").await.unwrap().value.expect("boss exists");
+    assert_eq!(ann_t.resource[ENTERPRISE]["manager"]["value"], json!(boss_t.id));
+    let team_t = connector.find(ObjectType::Group, "displayName", "Team").await.unwrap().value.expect("team exists");
+    let full = scim_get(&format!("{}/Groups/{}", server.base_url(), team_t.id)).await;
+    assert_eq!(full["members"].as_array().map(|m| m.len()), Some(2), "{full}");
+    // Update, disable, delete.
+    directory::update_user(&env.store, &env.actor, &ann, user_input(json!({"jobTitle": "Lead"}))).await.unwrap();
+    directory::delete_user(&env.store, &env.actor, &bob).await.unwrap();
+    directory::remove_member(&env.store, &env.actor, &_team, &bob).await.unwrap();
+    let counts = completed(&env.run().await);
+    assert_eq!(counts.disabled, 1, "{counts:?}");
+    let ann_t = connector.get(ObjectType::User, &ann_t.id).await.unwrap().value.unwrap();
+    assert_eq!(ann_t.resource["title"], json!("Lead"));
+    let bob_t = connector.find(ObjectType::User, "userName", "bob@contoso.example").await.unwrap().value.unwrap();
+    assert_eq!(bob_t.resource["active"], json!(false));
+    let full = scim_get(&format!("{}/Groups/{}", server.base_url(), team_t.id)).await;
+    assert_eq!(full["members"].as_array().map(|m| m.len()), Some(1), "{full}");
+    directory::purge_user(&env.store, &env.actor, &bob).await.unwrap();
+    let counts = completed(&env.run().await);
+    assert_eq!(counts.deleted, 1, "{counts:?}");
+    assert!(connector.find(ObjectType::User, "userName", "bob@contoso.example").await.unwrap().value.is_none());
+}
