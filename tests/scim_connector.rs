@@ -598,8 +598,15 @@ async fn test_connection_reports_each_failure() {
     assert!(detail.contains("refused the connection"), "{detail}");
 
     // TLS to a server that does not speak it.
-    let (plain, _) = raw_server(http_response("200 OK", &[], "")).await;
-    let r = connector_with(&plain.replace("http://", "https://"), TOKEN, fast_profile()).test_connection().await;
+    let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_addr = plain.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = plain.accept().await {
+            let _ = sock.write_all(http_response("400 Bad Request", &[], "plain HTTP here").as_bytes()).await;
+            let _ = sock.shutdown().await;
+        }
+    });
+    let r = connector_with(&format!("https://{plain_addr}/scim"), TOKEN, fast_profile()).test_connection().await;
     let (name, detail) = step(&r);
     assert_eq!(name, "Reach the Tenant URL");
     assert!(detail.starts_with("the TLS handshake with 127.0.0.1:"), "{detail}");

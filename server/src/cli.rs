@@ -126,8 +126,12 @@ async fn serve(store: Store, config: Config) -> anyhow::Result<()> {
     let addr: SocketAddr = config.addr;
     let leptos = crate::leptos_options(&config.site_root, addr);
     let allow_private_targets = config.allow_private_targets;
+    let scheduler = config.scheduler;
     let state = AppState { store: store.clone(), config: Arc::new(config), leptos, secrets, allow_private_targets };
     spawn_housekeeping(store.clone());
+    if scheduler {
+        crate::scheduler::spawn(state.clone());
+    }
     let app = crate::app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     println!("Provisio is serving on http://{addr}");

@@ -45,6 +45,10 @@ pub struct Config {
     /// targets on this machine or network). Off in production: Tenant URLs must then be public https://.
     #[arg(long, env = "PROVISIO_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub allow_private_targets: bool,
+    /// Run the provisioning scheduler in this process (several processes may share one PostgreSQL
+    /// database: each job runs in one of them at a time).
+    #[arg(long, env = "PROVISIO_SCHEDULER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub scheduler: bool,
     /// Folder with the built site (pkg/ with the wasm bundle, CSS and static files).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: String,

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod scheduler;
 pub mod security;
 pub mod sessions;
 pub mod state;

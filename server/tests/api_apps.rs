@@ -241,7 +241,8 @@ async fn provisioning_settings_are_validated_by_field() {
     assert_eq!(fields(&bad), vec!["settings.notificationEmail", "settings.intervalMinutes", "profile.maxConcurrency"]);
     let typo = t.send(Method::PUT, &url, &c, Some(json!({"mode": "automatic", "settings": {"intervalMinute": 5}}))).await;
     assert_eq!(typo.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", typo.text);
-    assert_eq!(typo.body["error"]["field"], "intervalMinute");
+    assert_eq!(typo.body["error"]["field"], "settings.intervalMinute");
+    assert!(typo.text.contains("did you mean intervalMinutes"), "{}", typo.text);
 
     let ok = t
         .send(
@@ -263,7 +264,7 @@ async fn provisioning_settings_are_validated_by_field() {
     assert_eq!(keep.body["profile"]["maxConcurrency"], 2);
     let manual = t.send(Method::PUT, &url, &c, Some(json!({"mode": "manual"}))).await;
     assert_eq!((manual.status, manual.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("mode")));
-    let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Update provisioning"), &c, None).await;
+    let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Update%20provisioning"), &c, None).await;
     assert_eq!(audit.body["value"].as_array().unwrap().len(), 2, "{}", audit.text);
     assert_eq!(audit.body["value"][0]["details"]["changes"]["settings"]["intervalMinutes"]["new"], 30, "{}", audit.text);
 }
@@ -384,7 +385,7 @@ async fn mappings_are_compiled_before_they_are_saved() {
     let attrs = m["user"]["attributes"].as_array_mut().unwrap();
     let dn = attrs.iter_mut().find(|a| a["target"] == "displayName").expect("a displayName mapping");
     dn["mappingType"] = json!("Expression");
-    dn["source"] = json!("Jion(\" \", [givenName], [surname])");
+    dn["source"] = json!("Joinn(\" \", [givenName], [surname])");
     let bad = t.send(Method::PUT, &url, &c, Some(m.clone())).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
     assert_eq!(fields(&bad), vec!["user.attributes[displayName].source"]);
@@ -417,7 +418,7 @@ async fn mappings_are_compiled_before_they_are_saved() {
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     let again = t.send(Method::GET, &url, &c, None).await;
     assert_eq!(again.body, m);
-    let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Update attribute"), &c, None).await;
+    let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Update%20attribute"), &c, None).await;
     let entries = audit.body["value"].as_array().unwrap();
     assert_eq!(entries.len(), 1, "{}", audit.text);
     assert_eq!(entries[0]["action"], "Update attribute mappings or scope");
@@ -425,7 +426,7 @@ async fn mappings_are_compiled_before_they_are_saved() {
     assert_ne!(entries[0]["details"]["fingerprint"]["before"], entries[0]["details"]["fingerprint"]["after"]);
     // Saving the same mappings again changes nothing.
     assert_eq!(t.send(Method::PUT, &url, &c, Some(m)).await.status, StatusCode::OK);
-    let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Update attribute"), &c, None).await;
+    let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Update%20attribute"), &c, None).await;
     assert_eq!(audit.body["value"].as_array().unwrap().len(), 1);
 }
 
@@ -529,7 +530,7 @@ async fn test_connection_reports_an_unreachable_target_without_the_secret() {
     assert!(report.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", report.text);
     assert!(report.body["steps"].as_array().is_some_and(|s| s.iter().any(|s| s["ok"] == false)), "{}", report.text);
     assert!(!report.text.contains(TOKEN));
-    let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Test connection"), &c, None).await;
+    let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Test%20connection"), &c, None).await;
     assert_eq!(audit.body["value"][0]["details"]["result"], "failed", "{}", audit.text);
     assert!(!audit.text.contains(TOKEN));
 }
@@ -573,4 +574,36 @@ async fn openapi_documents_the_app_routes() {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert_eq!(r.body["components"]["schemas"]["CredentialsInput"]["properties"]["secretToken"]["writeOnly"], true);
+}
+
+#[tokio::test]
+async fn test_connection_against_the_testkit_target() {
+    use provisio_testkit::{ScimTarget, TargetConfig};
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let t = app_with(true).await;
+    let c = t.login("appadmin").await;
+    let id = t.create_app(&c, "Testkit").await;
+    let creds = format!("/api/v1/apps/{id}/provisioning/credentials");
+    let test_url = format!("/api/v1/apps/{id}/provisioning/test-connection");
+
+    let r = t.send(Method::PUT, &creds, &c, Some(json!({"tenantUrl": target.base_url(), "secretToken": TOKEN}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let ok = t.send(Method::POST, &test_url, &c, None).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(ok.body["ok"], true, "{}", ok.text);
+    assert!(!ok.text.contains(TOKEN));
+
+    let wrong = "a-wrong-token-that-the-target-refuses";
+    let r = t.send(Method::PUT, &creds, &c, Some(json!({"tenantUrl": target.base_url(), "secretToken": wrong}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let bad = t.send(Method::POST, &test_url, &c, None).await;
+    assert_eq!(bad.status, StatusCode::OK, "{}", bad.text);
+    assert_eq!(bad.body["ok"], false, "{}", bad.text);
+    assert_eq!(bad.body["error"]["kind"], "unauthorized", "{}", bad.text);
+    assert!(!bad.text.contains(wrong) && !bad.text.contains(TOKEN));
+
+    let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Test%20connection"), &c, None).await;
+    let results: Vec<&str> = audit.body["value"].as_array().unwrap().iter().map(|e| e["details"]["result"].as_str().unwrap()).collect();
+    assert_eq!(results, vec!["failed", "ok"], "{}", audit.text);
+    assert!(!audit.text.contains(wrong) && !audit.text.contains(TOKEN));
 }

@@ -240,7 +240,7 @@ fn failed(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, acti
 }
 
 /// Processes one object: decides, sends (unless `dry_run`), and explains.
-pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, assigned: bool, env: &mut dyn Env) -> ObjectResult {
+pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, assigned: bool, env: &mut (dyn Env + Send)) -> ObjectResult {
     let mut t = Trace::new();
     let object = ctx.mapping.object();
     match obj {
@@ -254,18 +254,16 @@ pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&
     if !in_scope {
         return deprovision(ctx, obj, link, linked, t);
     }
-    let src = source_of(obj).expect("in scope means present");
-
     // Linked: update what changed.
     if let Some(l) = linked {
         let target_id = l.target_id.clone().expect("linked");
         t.steps.push(Step::new("Match", true, format!("linked to target account {target_id} (cached id; no query sent)")));
-        let d = desired(src, ctx.mapping, Phase::Update, env);
+        let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Update, env);
         return update(ctx, obj, l, target_id, d, LogAction::Update, t, false).await;
     }
 
     // Not linked: match, then adopt or create.
-    let queries = match matching::plan(src, ctx.mapping, env) {
+    let queries = match matching::plan(source_of(obj).expect("in scope means present"), ctx.mapping, env) {
         Ok(q) => q,
         Err(e) => {
             t.steps.push(Step::new("Match", false, e.message.clone()));
@@ -298,7 +296,7 @@ pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&
         t.steps.push(Step::new("Export", true, "skipped: the mapping's target object actions do not allow Create"));
         return skip(ctx, obj, link, t);
     }
-    let d = desired(src, ctx.mapping, Phase::Create, env);
+    let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Create, env);
     if !d.failures.is_empty() {
         t.steps.push(Step::new("Map", false, "some attribute mappings failed").with(d.explained.clone()));
         let err = ConnectorError::new(ErrorKind::Rejected, format!("attribute mapping failed: {}", d.failures.join("; ")));
@@ -383,9 +381,8 @@ fn skip(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, t: Tra
 }
 
 /// An account was matched: link it, and update what differs from what it holds.
-async fn adopt(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, found: crate::connector::TargetObject, t: Trace, env: &mut dyn Env) -> ObjectResult {
-    let src = source_of(obj).expect("present");
-    let d = desired(src, ctx.mapping, Phase::Update, env);
+async fn adopt(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, found: crate::connector::TargetObject, t: Trace, env: &mut (dyn Env + Send)) -> ObjectResult {
+    let d = desired(source_of(obj).expect("present"), ctx.mapping, Phase::Update, env);
     let current = diff::read_paths(&found.resource, d.attrs.keys());
     let exported = Exported {
         attrs: current.iter().filter(|(p, v)| d.attrs.get(*p).is_some_and(|w| diff::same_value(v, w))).map(|(p, _)| (p.clone(), d.attrs[p].clone())).collect(),

@@ -133,8 +133,7 @@ mod tests {
     #[test]
     fn every_and_limit() {
         let mut r = RuleState::new(FaultRule::new(FaultKind::Reset).every(2).limit(2).method("post"));
-        let fired: Vec<bool> =
-            (0..8).map(|_| r.count("POST", "/Users", true).is_some()).collect();
+        let fired: Vec<bool> = (0..8).map(|_| r.count("POST", "/Users", true).is_some()).collect();
         assert_eq!(fired, [false, true, false, true, false, false, false, false]);
         assert!(r.count("GET", "/Users", true).is_none());
     }

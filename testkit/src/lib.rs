@@ -27,6 +27,8 @@
 //! - `POST /Bulk` when [`TargetConfig::bulk`] is set (501 otherwise): `bulkId` references,
 //!   `failOnErrors`, at most 1000 operations and 1 MiB.
 
+#![warn(missing_docs)]
+
 mod fault;
 mod scim;
 mod scim2_server;

@@ -110,9 +110,8 @@ impl Scim2Server {
 async fn probe(addr: SocketAddr) -> bool {
     let attempt = async {
         let mut s = TcpStream::connect(addr).await?;
-        let req = format!(
-            "GET /ServiceProviderConfig HTTP/1.1\r\nHost: {addr}\r\nAccept: application/scim+json\r\nConnection: close\r\n\r\n"
-        );
+        let req =
+            format!("GET /ServiceProviderConfig HTTP/1.1\r\nHost: {addr}\r\nAccept: application/scim+json\r\nConnection: close\r\n\r\n");
         s.write_all(req.as_bytes()).await?;
         let mut buf = Vec::new();
         let mut chunk = [0u8; 512];

@@ -79,9 +79,7 @@ impl ScimTarget {
     }
 
     async fn launch(config: TargetConfig, admin: bool) -> ScimTarget {
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .unwrap_or_else(|e| panic!("cannot bind {}: {e}", config.bind));
+        let listener = TcpListener::bind(config.bind).await.unwrap_or_else(|e| panic!("cannot bind {}: {e}", config.bind));
         let addr = listener.local_addr().expect("local address of the listener");
         let base_url = format!("http://{addr}{BASE_PATH}");
         let inner = Arc::new(Inner::new(base_url, config.token, config.bulk));
@@ -175,11 +173,7 @@ impl AsyncWrite for Conn {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
     }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
@@ -213,13 +207,7 @@ async fn serve_connection(stream: TcpStream, inner: Arc<Inner>, admin: bool) {
 /// A response body: complete, or cut off (the `Truncate` fault).
 enum RespBody {
     Full(Option<Bytes>),
-    Truncated {
-        part: Option<Bytes>,
-        declared: u64,
-        ctl: Arc<ConnCtl>,
-        sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-        killed: bool,
-    },
+    Truncated { part: Option<Bytes>, declared: u64, ctl: Arc<ConnCtl>, sleep: Option<Pin<Box<tokio::time::Sleep>>>, killed: bool },
 }
 
 impl http_body::Body for RespBody {
@@ -312,7 +300,8 @@ async fn handle(inner: Arc<Inner>, ctl: Arc<ConnCtl>, admin: bool, req: Request<
     let logged_path = rel.clone().unwrap_or_else(|| path.clone());
     let auth_ok = authorized(&inner, &req);
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(c) => c.to_bytes(),
+        // A copy: the collected bytes may share (and pin) hyper's whole read buffer.
+        Ok(c) => Bytes::copy_from_slice(&c.to_bytes()),
         Err(e) => {
             let reply = if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
                 Reply::error(413, Some("tooLarge"), format!("the request body exceeds {MAX_BODY} bytes"))
@@ -324,9 +313,7 @@ async fn handle(inner: Arc<Inner>, ctl: Arc<ConnCtl>, admin: bool, req: Request<
         }
     };
     let fault = inner.pick_fault(&method, &logged_path);
-    let record = |status: u16| {
-        inner.record(seq, at_ms, &method, &logged_path, query.as_deref(), body.clone(), status, fault.as_ref())
-    };
+    let record = |status: u16| inner.record(seq, at_ms, &method, &logged_path, query.as_deref(), body.clone(), status, fault.as_ref());
     let early = match &fault {
         Some(FaultKind::Status(s)) => Some(Reply::error(*s, None, format!("injected fault: status {s}"))),
         Some(FaultKind::TooMany { retry_after_secs }) => {
@@ -366,8 +353,7 @@ async fn handle(inner: Arc<Inner>, ctl: Arc<ConnCtl>, admin: bool, req: Request<
             let part = full.slice(..full.len() / 2);
             let mut resp = to_response(reply);
             resp.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(declared));
-            *resp.body_mut() =
-                RespBody::Truncated { part: Some(part), declared, ctl, sleep: None, killed: false };
+            *resp.body_mut() = RespBody::Truncated { part: Some(part), declared, ctl, sleep: None, killed: false };
             resp
         }
         _ => to_response(reply),
@@ -409,9 +395,7 @@ async fn handle_admin(inner: &Arc<Inner>, req: Request<Incoming>) -> Response<Re
         }
         ("GET", "/_admin/users") => json(200, &serde_json::Value::Array(state.users())),
         ("GET", "/_admin/groups") => json(200, &serde_json::Value::Array(state.groups())),
-        ("GET", "/_admin/requests") => {
-            json(200, &serde_json::to_value(state.requests()).unwrap_or_default())
-        }
+        ("GET", "/_admin/requests") => json(200, &serde_json::to_value(state.requests()).unwrap_or_default()),
         ("DELETE", "/_admin/requests") => {
             state.clear_requests();
             to_response(Reply::empty(204))

@@ -66,13 +66,7 @@ pub(crate) struct Collection {
 
 impl Collection {
     fn new(kind: Kind) -> Self {
-        Collection {
-            kind,
-            items: HashMap::new(),
-            order: BTreeMap::new(),
-            unique: HashMap::new(),
-            external: HashMap::new(),
-        }
+        Collection { kind, items: HashMap::new(), order: BTreeMap::new(), unique: HashMap::new(), external: HashMap::new() }
     }
 
     /// The lower-cased unique key of a resource.
@@ -241,10 +235,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The decoded value of query parameter `name` (case-insensitive), e.g. the `filter`.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        crate::scim::json::query_pairs(self.query.as_deref())
-            .into_iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        crate::scim::json::query_pairs(self.query.as_deref()).into_iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 }
 
@@ -280,11 +271,7 @@ impl Inner {
             base_url,
             token,
             bulk,
-            store: Mutex::new(Store {
-                users: Collection::new(Kind::User),
-                groups: Collection::new(Kind::Group),
-                next_seq: 0,
-            }),
+            store: Mutex::new(Store { users: Collection::new(Kind::User), groups: Collection::new(Kind::Group), next_seq: 0 }),
             log: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),
             has_faults: AtomicBool::new(false),
@@ -303,10 +290,7 @@ impl Inner {
 
     /// Arrival sequence number and time.
     pub(crate) fn arrive(&self) -> (u64, u64) {
-        (
-            self.seq.fetch_add(1, Ordering::Relaxed),
-            self.started.elapsed().as_millis() as u64,
-        )
+        (self.seq.fetch_add(1, Ordering::Relaxed), self.started.elapsed().as_millis() as u64)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -466,9 +450,9 @@ impl TargetState {
         );
         let res = Value::Object(m);
         let col = store.col(kind);
-        let key = col.unique_key(&res).unwrap_or_else(|| {
-            panic!("insert_{}: {} is required", kind.resource_type().to_lowercase(), kind.unique_attr())
-        });
+        let key = col
+            .unique_key(&res)
+            .unwrap_or_else(|| panic!("insert_{}: {} is required", kind.resource_type().to_lowercase(), kind.unique_attr()));
         if col.owner_of(&key).is_some() {
             panic!("insert_{}: {} '{key}' already exists", kind.resource_type().to_lowercase(), kind.unique_attr());
         }
@@ -496,8 +480,5 @@ fn body_value(body: &Bytes) -> Option<Value> {
     if body.is_empty() {
         return None;
     }
-    Some(
-        serde_json::from_slice(body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
-    )
+    Some(serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())))
 }

@@ -132,13 +132,10 @@ async fn create_get_conflict_and_validation() {
     let (s, _) = f.call(Method::POST, "/Groups", Some(json!({"schemas": [GROUP]}))).await;
     assert_eq!(s, 400);
     // Members must exist.
-    let (s, v) = f
-        .call(Method::POST, "/Groups", Some(json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": "ghost"}]})))
-        .await;
+    let (s, v) =
+        f.call(Method::POST, "/Groups", Some(json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": "ghost"}]}))).await;
     assert_eq!(s, 400, "{v}");
-    let (s, g) = f
-        .call(Method::POST, "/Groups", Some(json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": id}]})))
-        .await;
+    let (s, g) = f.call(Method::POST, "/Groups", Some(json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": id}]}))).await;
     assert_eq!(s, 201);
     assert_eq!(g["members"], json!([{"value": id}]));
     assert_eq!(f.target.state().users().len(), 1);
@@ -222,7 +219,11 @@ async fn filters_and_paging() {
     // Groups: filter by displayName, excludedAttributes=members.
     let gid = f.create_group("Engineering").await;
     let (s, _) = f
-        .call(Method::PATCH, &format!("/Groups/{gid}"), Some(patch_op(json!([{"op": "add", "path": "members", "value": [{"value": ids[0]}]}]))))
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch_op(json!([{"op": "add", "path": "members", "value": [{"value": ids[0]}]}]))),
+        )
         .await;
     assert_eq!(s, 204);
     let resp = f
@@ -245,7 +246,9 @@ async fn filters_and_paging() {
         .call(
             Method::POST,
             "/Users/.search",
-            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName eq \"user2@example.com\""})),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName eq \"user2@example.com\""}),
+            ),
         )
         .await;
     assert_eq!(s, 200);
@@ -303,22 +306,18 @@ async fn patch_user_like_entra() {
     assert_eq!(s, 200);
     assert_eq!(v[ENTERPRISE]["manager"], json!({"value": "m-2"}));
     assert_eq!(v["active"], true);
-    let (_, v) = f
-        .call(Method::PATCH, &path, Some(patch_op(json!([{"op": "Remove", "path": format!("{ENTERPRISE}:manager")}]))))
-        .await;
+    let (_, v) = f.call(Method::PATCH, &path, Some(patch_op(json!([{"op": "Remove", "path": format!("{ENTERPRISE}:manager")}])))).await;
     assert!(v[ENTERPRISE].get("manager").is_none());
     assert_eq!(v[ENTERPRISE]["department"], "Sales");
 
     // Renaming to a taken userName: 409, nothing changed.
-    let (s, e) = f
-        .call(Method::PATCH, &path, Some(patch_op(json!([{"op": "replace", "path": "userName", "value": "BOSS@example.com"}]))))
-        .await;
+    let (s, e) =
+        f.call(Method::PATCH, &path, Some(patch_op(json!([{"op": "replace", "path": "userName", "value": "BOSS@example.com"}])))).await;
     assert_eq!(s, 409);
     assert_scim_error(&e, 409, Some("uniqueness"));
     // Renaming to itself in another case is fine.
-    let (s, v) = f
-        .call(Method::PATCH, &path, Some(patch_op(json!([{"op": "replace", "path": "userName", "value": "ANN@example.com"}]))))
-        .await;
+    let (s, v) =
+        f.call(Method::PATCH, &path, Some(patch_op(json!([{"op": "replace", "path": "userName", "value": "ANN@example.com"}])))).await;
     assert_eq!(s, 200);
     assert_eq!(v["userName"], "ANN@example.com");
 
@@ -356,7 +355,11 @@ async fn group_members() {
     let gid = f.create_group("Team").await;
     let path = format!("/Groups/{gid}");
     let (s, body) = f
-        .call(Method::PATCH, &path, Some(patch_op(json!([{"op": "Add", "path": "members", "value": [{"value": a}, {"value": b}, {"value": c}]}]))))
+        .call(
+            Method::PATCH,
+            &path,
+            Some(patch_op(json!([{"op": "Add", "path": "members", "value": [{"value": a}, {"value": b}, {"value": c}]}]))),
+        )
         .await;
     assert_eq!(s, 204);
     assert_eq!(body, Value::Null);
@@ -367,30 +370,31 @@ async fn group_members() {
     assert_eq!(members(&f, &path).await.len(), 3);
 
     // remove by value filter
-    let (s, _) = f
-        .call(Method::PATCH, &path, Some(patch_op(json!([{"op": "Remove", "path": format!("members[value eq \"{a}\"]")}]))))
-        .await;
+    let (s, _) =
+        f.call(Method::PATCH, &path, Some(patch_op(json!([{"op": "Remove", "path": format!("members[value eq \"{a}\"]")}])))).await;
     assert_eq!(s, 204);
     assert_eq!(members(&f, &path).await, [b.clone(), c.clone()]);
     // remove with a value array (Entra's form)
-    let (s, _) = f
-        .call(Method::PATCH, &path, Some(patch_op(json!([{"op": "remove", "path": "members", "value": [{"value": b}]}]))))
-        .await;
+    let (s, _) = f.call(Method::PATCH, &path, Some(patch_op(json!([{"op": "remove", "path": "members", "value": [{"value": b}]}])))).await;
     assert_eq!(s, 204);
-    assert_eq!(members(&f, &path).await, [c.clone()]);
+    assert_eq!(members(&f, &path).await, [c.as_str()]);
     // unknown member: 400, nothing changed
     let (s, e) = f
         .call(Method::PATCH, &path, Some(patch_op(json!([{"op": "add", "path": "members", "value": [{"value": a}, {"value": "ghost"}]}]))))
         .await;
     assert_eq!(s, 400);
     assert_scim_error(&e, 400, Some("invalidValue"));
-    assert_eq!(members(&f, &path).await, [c.clone()]);
+    assert_eq!(members(&f, &path).await, [c.as_str()]);
     // rename
     let (s, _) = f.call(Method::PATCH, &path, Some(patch_op(json!([{"op": "Replace", "path": "displayName", "value": "Team 2"}])))).await;
     assert_eq!(s, 204);
     let other = f.create_group("Other").await;
     let (s, _) = f
-        .call(Method::PATCH, &format!("/Groups/{other}"), Some(patch_op(json!([{"op": "Replace", "path": "displayName", "value": "team 2"}]))))
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{other}"),
+            Some(patch_op(json!([{"op": "Replace", "path": "displayName", "value": "team 2"}]))),
+        )
         .await;
     assert_eq!(s, 409);
     // Deleting a user removes it from the group.
@@ -411,9 +415,8 @@ async fn put_and_delete() {
     f.create_user("q@example.com").await;
     let path = format!("/Users/{id}");
     let (_, before) = f.call(Method::GET, &path, None).await;
-    let (s, v) = f
-        .call(Method::PUT, &path, Some(json!({"schemas": [USER], "userName": "p2@example.com", "active": "False", "id": "other"})))
-        .await;
+    let (s, v) =
+        f.call(Method::PUT, &path, Some(json!({"schemas": [USER], "userName": "p2@example.com", "active": "False", "id": "other"}))).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["id"], id.as_str());
     assert_eq!(v["userName"], "p2@example.com");

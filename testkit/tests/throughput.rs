@@ -1,6 +1,8 @@
 //! Throughput of `POST /Users` (ignored by default; run it in release:
 //! `cargo test -p provisio-testkit --release --test throughput -- --ignored --nocapture`).
-//! `THROUGHPUT_N` sets the number of users of the concurrent run (default 100000).
+//! `THROUGHPUT_N` sets the number of users of the concurrent run (default 100000);
+//! `THROUGHPUT_URL` (e.g. `http://127.0.0.1:8999/scim/v2` of a `provisio-scim-target --port 8999
+//! --token t`) measures a target in another process instead of one in this process.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,8 +28,13 @@ fn body(i: usize) -> String {
 #[ignore = "benchmark"]
 async fn post_users_throughput() {
     let n: usize = std::env::var("THROUGHPUT_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let target = ScimTarget::start(TargetConfig { token: Some("t".into()), ..Default::default() }).await;
-    let url = format!("{}/Users", target.base_url());
+    let external = std::env::var("THROUGHPUT_URL").ok();
+    let target = match &external {
+        Some(_) => None,
+        None => Some(ScimTarget::start(TargetConfig { token: Some("t".into()), ..Default::default() }).await),
+    };
+    let base = external.clone().unwrap_or_else(|| target.as_ref().map(|t| t.base_url()).unwrap_or_default());
+    let url = format!("{base}/Users");
     let http = reqwest::Client::new();
 
     let seq_n = 5_000;
@@ -52,7 +59,8 @@ async fn post_users_throughput() {
                 if i >= end {
                     break;
                 }
-                let r = http.post(&url).bearer_auth("t").header("Content-Type", "application/scim+json").body(body(i)).send().await.unwrap();
+                let r =
+                    http.post(&url).bearer_auth("t").header("Content-Type", "application/scim+json").body(body(i)).send().await.unwrap();
                 assert_eq!(r.status().as_u16(), 201);
                 r.bytes().await.unwrap();
             }
@@ -62,12 +70,10 @@ async fn post_users_throughput() {
         t.await.unwrap();
     }
     let secs = t.elapsed().as_secs_f64();
+    println!("16 in flight: {n} POST /Users in {secs:.2}s = {:.0} req/s", n as f64 / secs);
+    let Some(target) = target else { return };
     let state = target.state();
-    println!(
-        "16 in flight: {n} POST /Users in {secs:.2}s = {:.0} req/s (max in flight {})",
-        n as f64 / secs,
-        state.max_in_flight()
-    );
+    println!("max in flight {}", state.max_in_flight());
     assert_eq!(state.users().len(), seq_n + n);
     let t = Instant::now();
     let reqs = state.requests();

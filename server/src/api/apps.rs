@@ -2,7 +2,7 @@
 //! admin credentials, Test Connection) and attribute mappings.
 
 use super::auth::ApiActor;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::{json_body, list_response};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -10,9 +10,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use provisio::apps::{AppMappings, AppPatch, AppQuery, CredentialsInput, NewApp, ProvisioningInput};
-use provisio::service::apps as svc;
+use provisio::apps::{AppMappings, AppPatch, AppQuery, CompatProfile, CredentialsInput, NewApp, ProvisioningInput, ProvisioningSettings};
+use provisio::expr::suggest::closest;
+use provisio::model::FieldError;
+use provisio::service::{apps as svc, ServiceError};
 use serde::Deserialize;
+use serde_json::{json, Value};
 
 /// Query of `GET /api/v1/apps`.
 #[derive(Debug, Deserialize)]
@@ -100,6 +103,20 @@ pub async fn get_provisioning(State(s): State<AppState>, ApiActor(a): ApiActor, 
     Ok(Json(svc::get_provisioning(&s.store, &a, &id).await?).into_response())
 }
 
+/// Field errors for the keys of `body[section]` that `known` (the section's default, as JSON) lacks:
+/// settings and profile fields all have defaults, so a misspelt one would otherwise be ignored.
+fn unknown_keys(body: &Value, section: &str, known: &Value) -> Vec<FieldError> {
+    let (Some(given), Some(known)) = (body.get(section).and_then(Value::as_object), known.as_object()) else { return Vec::new() };
+    given
+        .keys()
+        .filter(|k| !known.contains_key(*k))
+        .map(|k| {
+            let hint = closest(k, known.keys().map(String::as_str)).map(|c| format!("; did you mean {c}?")).unwrap_or_default();
+            FieldError::new(format!("{section}.{k}"), format!("is not a known field{hint}"))
+        })
+        .collect()
+}
+
 /// `PUT /api/v1/apps/{id}/provisioning {"mode", "settings", "profile"?}`
 pub async fn put_provisioning(
     State(s): State<AppState>,
@@ -107,7 +124,13 @@ pub async fn put_provisioning(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let input: ProvisioningInput = json_body(&body)?;
+    let raw: Value = json_body(&body)?;
+    let mut unknown = unknown_keys(&raw, "settings", &json!(ProvisioningSettings::default()));
+    unknown.extend(unknown_keys(&raw, "profile", &json!(CompatProfile::default())));
+    if !unknown.is_empty() {
+        return Err(ServiceError::Validation(unknown).into());
+    }
+    let input: ProvisioningInput = serde_json::from_value(raw).map_err(|e| ApiError::bad_json(&e))?;
     Ok(Json(svc::put_provisioning(&s.store, &a, &id, input).await?).into_response())
 }
 

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod error;
 pub mod expressions;
 pub mod openapi;
+pub mod provisioning;
 
 use crate::state::AppState;
 use axum::response::{IntoResponse, Response};
@@ -72,6 +73,15 @@ pub fn router() -> Router<AppState> {
         .route("/apps/{id}/provisioning/credentials", axum::routing::put(apps::put_credentials))
         .route("/apps/{id}/provisioning/test-connection", post(apps::test_connection))
         .route("/apps/{id}/provisioning/mappings", get(apps::get_mappings).put(apps::put_mappings))
+        .route("/apps/{id}/provisioning/start", post(provisioning::start))
+        .route("/apps/{id}/provisioning/pause", post(provisioning::pause))
+        .route("/apps/{id}/provisioning/restart", post(provisioning::restart))
+        .route("/apps/{id}/provisioning/allow-deletes", post(provisioning::allow_deletes))
+        .route("/apps/{id}/provisioning/reject-deletes", post(provisioning::reject_deletes))
+        .route("/apps/{id}/provisioning/status", get(provisioning::status))
+        .route("/apps/{id}/provisioning/on-demand", post(provisioning::on_demand))
+        .route("/apps/{id}/provisioning/preview", post(provisioning::preview))
+        .route("/apps/{id}/provisioning/logs", get(provisioning::logs))
         .route("/expressions/evaluate", post(expressions::evaluate))
         .route("/expressions/functions", get(expressions::functions))
         .fallback(not_found)

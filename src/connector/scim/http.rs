@@ -500,7 +500,7 @@ impl Transport {
             };
         }
         let cause = root_cause(e);
-        if is_tls(e) {
+        if is_tls(e, self.base_url.scheme() == "https") {
             return Attempt::Fail(ConnectorError::new(ErrorKind::Network, format!("the TLS handshake with {host} failed: {cause}")));
         }
         if is_refused(e) {
@@ -569,12 +569,11 @@ impl Transport {
                 (false, Some(d)) => format!(" {err}: {d}"),
             };
             let kind = if status == 429 || status >= 500 { ErrorKind::Unavailable } else { ErrorKind::Unauthorized };
-            let mut e = ConnectorError::new(
+            // No `status` on the error: it would read as the SCIM request's, which was never sent.
+            return Err(ConnectorError::new(
                 kind,
                 format!("{endpoint} refused the client credentials ({status}{said}); check the client id, secret and scope"),
-            );
-            e.status = Some(status);
-            return Err(e);
+            ));
         }
         let token = json.as_ref().and_then(|j| j.get("access_token")).and_then(J::as_str).filter(|t| !t.is_empty());
         let Some(token) = token else {
@@ -634,22 +633,43 @@ fn chain_text(e: &(dyn StdError + 'static)) -> String {
     out
 }
 
-fn is_tls(e: &(dyn StdError + 'static)) -> bool {
+/// Whether a connect error is a TLS failure: rustls errors reach us as `io::Error`s of kind
+/// `InvalidData` (tokio-rustls), and their texts name certificates or the handshake.
+fn is_tls(e: &reqwest::Error, https: bool) -> bool {
+    if !https || !e.is_connect() {
+        return false;
+    }
+    if io_kinds(e).contains(&std::io::ErrorKind::InvalidData) {
+        return true;
+    }
     let t = chain_text(e);
     t.contains("certificate") || t.contains("tls") || t.contains("handshake") || t.contains("invalid peer")
 }
 
 fn is_refused(e: &(dyn StdError + 'static)) -> bool {
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
-    while let Some(x) = cur {
+    io_kinds(e).contains(&std::io::ErrorKind::ConnectionRefused)
+}
+
+/// The kinds of every `io::Error` in an error's chain. `io::Error::source` skips the error it wraps,
+/// so wrapped io errors are reached through `get_ref` as well.
+fn io_kinds(e: &(dyn StdError + 'static)) -> Vec<std::io::ErrorKind> {
+    let mut kinds = Vec::new();
+    let mut stack: Vec<&(dyn StdError + 'static)> = vec![e];
+    while let Some(x) = stack.pop() {
+        if kinds.len() > 32 {
+            break;
+        }
         if let Some(io) = x.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return true;
+            kinds.push(io.kind());
+            if let Some(inner) = io.get_ref() {
+                stack.push(inner);
             }
         }
-        cur = x.source();
+        if let Some(next) = x.source() {
+            stack.push(next);
+        }
     }
-    false
+    kinds
 }
 
 /// Guard errors for a base URL and an optional token URL, checked at construction.

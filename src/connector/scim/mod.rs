@@ -129,16 +129,12 @@ impl ScimConnector {
             _ => None,
         };
         let (base, token) = http::check_urls(&config.base_url, token_url).map_err(|g| g.to_connector_error())?;
-        let auth = match config.auth {
-            ScimAuth::None => Auth::None,
-            ScimAuth::Bearer(s) => Auth::Bearer(s),
-            ScimAuth::OAuth { client_id, client_secret, scope, .. } => Auth::OAuth(Box::new(OAuthClient {
-                token_url: token.expect("checked with the auth"),
-                client_id,
-                client_secret,
-                scope,
-                cached: tokio::sync::Mutex::new(None),
-            })),
+        let auth = match (config.auth, token) {
+            (ScimAuth::OAuth { client_id, client_secret, scope, .. }, Some(token_url)) => {
+                Auth::OAuth(Box::new(OAuthClient { token_url, client_id, client_secret, scope, cached: tokio::sync::Mutex::new(None) }))
+            }
+            (ScimAuth::Bearer(s), _) => Auth::Bearer(s),
+            (ScimAuth::None | ScimAuth::OAuth { .. }, _) => Auth::None,
         };
         let http = Transport::new(base, auth, &config.profile, config.allow_private)?;
         Ok(ScimConnector {

@@ -31,23 +31,11 @@ pub(crate) fn split_urn<'a>(s: &'a str, extensions: &[String]) -> UrnSplit<'a> {
     let known = [CORE_USER, CORE_GROUP, ENTERPRISE];
     for k in known.iter().map(|k| k.to_string()).chain(extensions.iter().cloned()) {
         if s.eq_ignore_ascii_case(&k) {
-            return if k == CORE_USER || k == CORE_GROUP {
-                UrnSplit::Core("")
-            } else {
-                UrnSplit::WholeExt(k)
-            };
+            return if k == CORE_USER || k == CORE_GROUP { UrnSplit::Core("") } else { UrnSplit::WholeExt(k) };
         }
-        if s.len() > k.len()
-            && s.is_char_boundary(k.len())
-            && s[..k.len()].eq_ignore_ascii_case(&k)
-            && s.as_bytes()[k.len()] == b':'
-        {
+        if s.len() > k.len() && s.is_char_boundary(k.len()) && s[..k.len()].eq_ignore_ascii_case(&k) && s.as_bytes()[k.len()] == b':' {
             let rest = &s[k.len() + 1..];
-            return if k == CORE_USER || k == CORE_GROUP {
-                UrnSplit::Core(rest)
-            } else {
-                UrnSplit::Ext(k, rest)
-            };
+            return if k == CORE_USER || k == CORE_GROUP { UrnSplit::Core(rest) } else { UrnSplit::Ext(k, rest) };
         }
     }
     match s.rfind(':') {
@@ -57,9 +45,7 @@ pub(crate) fn split_urn<'a>(s: &'a str, extensions: &[String]) -> UrnSplit<'a> {
 }
 
 fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'$')
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'$')
 }
 
 /// Splits `attr[.sub]`, checking the names.
@@ -128,8 +114,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             if j >= b.len() {
                 return Err("unterminated string in filter".into());
             }
-            let text: String = serde_json::from_str(&s[i..=j])
-                .map_err(|e| format!("bad string in filter: {e}"))?;
+            let text: String = serde_json::from_str(&s[i..=j]).map_err(|e| format!("bad string in filter: {e}"))?;
             toks.push(Tok::Str(text));
             i = j + 1;
         } else {
@@ -139,9 +124,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             }
             let word = &s[i..j];
             if word.contains(['(', ')', '[', ']']) {
-                return Err(format!(
-                    "grouping and value paths are not supported in filters (at '{word}')"
-                ));
+                return Err(format!("grouping and value paths are not supported in filters (at '{word}')"));
             }
             toks.push(Tok::Word(word.to_string()));
             i = j;
@@ -156,9 +139,7 @@ pub(crate) fn parse_filter(s: &str) -> Result<Filter, String> {
     let mut conds = Vec::new();
     loop {
         let path = match toks.next() {
-            Some(Tok::Word(w)) => {
-                parse_attr_path(&w).ok_or_else(|| format!("invalid attribute path '{w}'"))?
-            }
+            Some(Tok::Word(w)) => parse_attr_path(&w).ok_or_else(|| format!("invalid attribute path '{w}'"))?,
             Some(Tok::Str(s)) => return Err(format!("expected an attribute path, found \"{s}\"")),
             None => return Err("empty filter".into()),
         };

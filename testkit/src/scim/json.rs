@@ -97,10 +97,7 @@ pub(crate) fn normalize(v: &mut Value) {
 }
 
 pub(crate) fn normalize_map(m: &mut Map<String, Value>) {
-    let renames: Vec<(String, &'static str)> = m
-        .keys()
-        .filter_map(|k| canon(k).map(|c| (k.clone(), c)))
-        .collect();
+    let renames: Vec<(String, &'static str)> = m.keys().filter_map(|k| canon(k).map(|c| (k.clone(), c))).collect();
     for (old, new) in renames {
         if let Some(v) = m.remove(&old) {
             m.insert(new.to_string(), v);
@@ -144,9 +141,7 @@ pub(crate) fn eq_ci(a: &str, b: &str) -> bool {
 /// Whether the `schemas` array of `m` holds `urn` (case-insensitively).
 pub(crate) fn has_schema(m: &Map<String, Value>, urn: &str) -> bool {
     match get_ci(m, "schemas") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn))),
+        Some(Value::Array(items)) => items.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn))),
         _ => false,
     }
 }

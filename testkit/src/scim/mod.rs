@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 use crate::state::{Collection, Inner, Kind, Store};
 use filter::{parse_attr_path, parse_filter, AttrPath, Filter};
 use json::{
-    get_ci, has_schema, key_ci, lower, normalize_map, now_rfc3339, query_pairs, remove_ci,
-    BULK_REQUEST, BULK_RESPONSE, ENTERPRISE, ERROR, LIST, SEARCH_REQUEST,
+    get_ci, has_schema, key_ci, lower, normalize_map, now_rfc3339, query_pairs, remove_ci, BULK_REQUEST, BULK_RESPONSE, ENTERPRISE, ERROR,
+    LIST, SEARCH_REQUEST,
 };
 
 /// Largest page a list answers (`filter.maxResults`).
@@ -87,11 +87,7 @@ fn not_found(kind: Kind, id: &str) -> Reply {
 }
 
 fn uniqueness(kind: Kind, value: &str) -> Reply {
-    Reply::error(
-        409,
-        Some("uniqueness"),
-        format!("{} '{value}' is already in use", kind.unique_attr()),
-    )
+    Reply::error(409, Some("uniqueness"), format!("{} '{value}' is already in use", kind.unique_attr()))
 }
 
 fn method_not_allowed(method: &str, path: &str) -> Reply {
@@ -162,10 +158,7 @@ impl Discovery {
             attr("addresses", "complex", true, false, "none"),
             attr("roles", "complex", true, false, "none"),
         ];
-        let group_attrs = vec![
-            attr("displayName", "string", false, true, "server"),
-            attr("members", "complex", true, false, "none"),
-        ];
+        let group_attrs = vec![attr("displayName", "string", false, true, "server"), attr("members", "complex", true, false, "none")];
         let ent_attrs = vec![
             attr("employeeNumber", "string", false, false, "none"),
             attr("costCenter", "string", false, false, "none"),
@@ -176,10 +169,7 @@ impl Discovery {
         ];
         Discovery {
             spc: Bytes::from(serde_json::to_vec(&spc).unwrap_or_default()),
-            resource_types: vec![
-                rt("User", "Users", json::CORE_USER, true),
-                rt("Group", "Groups", json::CORE_GROUP, false),
-            ],
+            resource_types: vec![rt("User", "Users", json::CORE_USER, true), rt("Group", "Groups", json::CORE_GROUP, false)],
             schemas: vec![
                 schema(json::CORE_USER, "User", user_attrs),
                 schema(json::CORE_GROUP, "Group", group_attrs),
@@ -205,14 +195,7 @@ fn find_by_id(items: &[Value], id: &str) -> Reply {
 }
 
 /// Routes one request below the SCIM base. `path` is e.g. `/Users/abc`; `method` upper case.
-pub(crate) fn dispatch(
-    inner: &Inner,
-    method: &str,
-    path: &str,
-    query: Option<&str>,
-    body: &[u8],
-    in_bulk: bool,
-) -> Reply {
+pub(crate) fn dispatch(inner: &Inner, method: &str, path: &str, query: Option<&str>, body: &[u8], in_bulk: bool) -> Reply {
     let trimmed = path.trim_matches('/');
     let segs: Vec<&str> = if trimmed.is_empty() { Vec::new() } else { trimmed.split('/').collect() };
     let kind_of = |s: &str| match s {
@@ -221,17 +204,12 @@ pub(crate) fn dispatch(
         _ => None,
     };
     match segs.as_slice() {
-        ["ServiceProviderConfig"] if method == "GET" => Reply {
-            body: Some(inner.discovery.spc.clone()),
-            ..Reply::empty(200)
-        },
+        ["ServiceProviderConfig"] if method == "GET" => Reply { body: Some(inner.discovery.spc.clone()), ..Reply::empty(200) },
         ["ResourceTypes"] if method == "GET" => list_of(&inner.discovery.resource_types),
         ["ResourceTypes", id] if method == "GET" => find_by_id(&inner.discovery.resource_types, id),
         ["Schemas"] if method == "GET" => list_of(&inner.discovery.schemas),
         ["Schemas", id] if method == "GET" => find_by_id(&inner.discovery.schemas, id),
-        ["ServiceProviderConfig"] | ["ResourceTypes", ..] | ["Schemas", ..] => {
-            method_not_allowed(method, path)
-        }
+        ["ServiceProviderConfig"] | ["ResourceTypes", ..] | ["Schemas", ..] => method_not_allowed(method, path),
         [col] if kind_of(col).is_some() => {
             let kind = kind_of(col).unwrap_or(Kind::User);
             match method {
@@ -293,23 +271,14 @@ fn prepare(kind: Kind, v: Value) -> Result<(Map<String, Value>, String), Reply> 
     normalize_map(&mut m);
     json::coerce_map(&mut m);
     if !has_schema(&m, kind.schema()) {
-        return Err(invalid_syntax(format!(
-            "the schemas of a {} must hold {}",
-            kind.resource_type(),
-            kind.schema()
-        )));
+        return Err(invalid_syntax(format!("the schemas of a {} must hold {}", kind.resource_type(), kind.schema())));
     }
     m.remove("id");
     m.remove("meta");
     m.remove("password");
     let key = match m.get(kind.unique_attr()) {
         Some(Value::String(s)) if !s.trim().is_empty() => lower(s),
-        _ => {
-            return Err(invalid_value(format!(
-                "{} is required and must be a non-empty string",
-                kind.unique_attr()
-            )))
-        }
+        _ => return Err(invalid_value(format!("{} is required and must be a non-empty string", kind.unique_attr()))),
     };
     if kind == Kind::Group {
         if let Some(members) = m.get("members") {
@@ -329,10 +298,9 @@ fn prepare(kind: Kind, v: Value) -> Result<(Map<String, Value>, String), Reply> 
 /// Member ids of a group resource.
 fn member_ids(res: &Map<String, Value>) -> Vec<&str> {
     match get_ci(res, "members") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|i| i.as_object().and_then(|o| get_ci(o, "value")).and_then(Value::as_str))
-            .collect(),
+        Some(Value::Array(items)) => {
+            items.iter().filter_map(|i| i.as_object().and_then(|o| get_ci(o, "value")).and_then(Value::as_str)).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -356,10 +324,7 @@ fn create(inner: &Inner, kind: Kind, v: Value) -> Reply {
     let now = now_rfc3339();
     let loc = location(inner, kind, &id);
     m.insert("id".into(), Value::String(id.clone()));
-    m.insert(
-        "meta".into(),
-        json!({"resourceType": kind.resource_type(), "created": now, "lastModified": now, "location": loc}),
-    );
+    m.insert("meta".into(), json!({"resourceType": kind.resource_type(), "created": now, "lastModified": now, "location": loc}));
     let res = Value::Object(m);
     let body = serde_json::to_vec(&res).unwrap_or_default();
     {
@@ -394,19 +359,13 @@ fn attr_list(s: &str) -> Vec<AttrPath> {
 fn list_params(params: &[(String, String)]) -> Result<ListParams, Reply> {
     let get = |name: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
     let filter = match get("filter") {
-        Some(f) if !f.trim().is_empty() => Some(
-            parse_filter(f).map_err(|e| Reply::error(400, Some("invalidFilter"), e))?,
-        ),
+        Some(f) if !f.trim().is_empty() => Some(parse_filter(f).map_err(|e| Reply::error(400, Some("invalidFilter"), e))?),
         _ => None,
     };
     let int = |name: &str| -> Result<Option<i64>, Reply> {
         match get(name) {
             None | Some("") => Ok(None),
-            Some(s) => s
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| invalid_value(format!("{name} must be an integer"))),
+            Some(s) => s.trim().parse::<i64>().map(Some).map_err(|_| invalid_value(format!("{name} must be an integer"))),
         }
     };
     let start = int("startIndex")?.unwrap_or(1).max(1) as usize;
@@ -566,10 +525,7 @@ fn list_response<'a>(total: usize, start: usize, page: impl Iterator<Item = &'a 
         let _ = serde_json::to_writer(&mut items, shown.as_ref());
         n += 1;
     }
-    let _ = write!(
-        out,
-        r#"{{"schemas":["{LIST}"],"totalResults":{total},"startIndex":{start},"itemsPerPage":{n},"Resources":["#
-    );
+    let _ = write!(out, r#"{{"schemas":["{LIST}"],"totalResults":{total},"startIndex":{start},"itemsPerPage":{n},"Resources":["#);
     out.extend_from_slice(&items);
     out.extend_from_slice(b"]}");
     Reply::bytes(200, out)
@@ -605,10 +561,7 @@ fn search(inner: &Inner, kind: Kind, body: &Value) -> Reply {
         match get_ci(b, name) {
             Some(Value::String(s)) => params.push((name.to_string(), s.clone())),
             Some(Value::Number(n)) => params.push((name.to_string(), n.to_string())),
-            Some(Value::Array(a)) => params.push((
-                name.to_string(),
-                a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
-            )),
+            Some(Value::Array(a)) => params.push((name.to_string(), a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))),
             _ => {}
         }
     }
@@ -630,12 +583,7 @@ fn get(inner: &Inner, kind: Kind, id: &str, params: &[(String, String)]) -> Repl
 fn commit(store: &mut Store, kind: Kind, id: &str, new: Map<String, Value>, old_members: &[&str]) -> Result<Value, Reply> {
     let key = match new.get(kind.unique_attr()).or_else(|| get_ci(&new, kind.unique_attr())) {
         Some(Value::String(s)) if !s.trim().is_empty() => lower(s),
-        _ => {
-            return Err(invalid_value(format!(
-                "{} is required and must be a non-empty string",
-                kind.unique_attr()
-            )))
-        }
+        _ => return Err(invalid_value(format!("{} is required and must be a non-empty string", kind.unique_attr()))),
     };
     if let Some(owner) = store.col(kind).owner_of(&key) {
         if owner != id {
@@ -739,11 +687,7 @@ fn resolve_bulk_ids(v: &mut Value, ids: &HashMap<String, String>) -> Result<(), 
 /// `POST /Bulk` (RFC 7644 §3.7).
 fn bulk(inner: &Inner, body: &[u8]) -> Reply {
     if body.len() > MAX_PAYLOAD {
-        return Reply::error(
-            413,
-            Some("tooLarge"),
-            format!("the bulk request is larger than maxPayloadSize {MAX_PAYLOAD}"),
-        );
+        return Reply::error(413, Some("tooLarge"), format!("the bulk request is larger than maxPayloadSize {MAX_PAYLOAD}"));
     }
     let v = match parse_body(body) {
         Ok(v) => v,
@@ -757,11 +701,7 @@ fn bulk(inner: &Inner, body: &[u8]) -> Reply {
         return invalid_syntax("a bulk request needs an Operations array");
     };
     if ops.len() > MAX_OPERATIONS {
-        return Reply::error(
-            413,
-            Some("tooLarge"),
-            format!("the bulk request has more than maxOperations {MAX_OPERATIONS} operations"),
-        );
+        return Reply::error(413, Some("tooLarge"), format!("the bulk request has more than maxOperations {MAX_OPERATIONS} operations"));
     }
     let fail_on_errors = get_ci(b, "failOnErrors").and_then(Value::as_u64).filter(|n| *n > 0);
     let mut ids: HashMap<String, String> = HashMap::new();
@@ -812,9 +752,7 @@ fn bulk(inner: &Inner, body: &[u8]) -> Reply {
         if let Some(b) = &bulk_id {
             r["bulkId"] = Value::String(b.clone());
         }
-        let loc = reply.location.clone().or_else(|| {
-            (method != "POST" && !reply.is_error()).then(|| format!("{}{}", inner.base_url, path))
-        });
+        let loc = reply.location.clone().or_else(|| (method != "POST" && !reply.is_error()).then(|| format!("{}{}", inner.base_url, path)));
         if let Some(l) = &loc {
             r["location"] = Value::String(l.clone());
             if method == "POST" && !reply.is_error() {

@@ -62,8 +62,7 @@ fn parse_path(path: &str, res: &Map<String, Value>) -> Result<PatchPath, Reply> 
             if j >= b.len() {
                 return Err(invalid_path(format!("unbalanced '[' in path '{path}'")));
             }
-            let f = parse_filter(&path[open + 1..j])
-                .map_err(|e| invalid_path(format!("invalid value filter in path '{path}': {e}")))?;
+            let f = parse_filter(&path[open + 1..j]).map_err(|e| invalid_path(format!("invalid value filter in path '{path}': {e}")))?;
             (&path[..open], Some(f), &path[j + 1..])
         }
         None => (path, None, ""),
@@ -261,9 +260,7 @@ fn apply_attr(
             if !container.contains_key(&key) {
                 match op {
                     Op::Remove => return Ok(()),
-                    Op::Replace => {
-                        return Err(no_target(format!("no value of '{attr}' matches the filter")))
-                    }
+                    Op::Replace => return Err(no_target(format!("no value of '{attr}' matches the filter"))),
                     Op::Add => {
                         container.insert(key.clone(), Value::Array(Vec::new()));
                     }
@@ -272,12 +269,8 @@ fn apply_attr(
             let Some(Value::Array(arr)) = container.get_mut(&key) else {
                 return Err(invalid_path(format!("'{attr}' is not multi-valued")));
             };
-            let matched: Vec<usize> = arr
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| matches!(e, Value::Object(m) if f.matches(m)))
-                .map(|(i, _)| i)
-                .collect();
+            let matched: Vec<usize> =
+                arr.iter().enumerate().filter(|(_, e)| matches!(e, Value::Object(m) if f.matches(m))).map(|(i, _)| i).collect();
             match op {
                 Op::Remove => {
                     match sub {
@@ -302,9 +295,7 @@ fn apply_attr(
                     let v = need_value(value)?;
                     if matched.is_empty() {
                         if op == Op::Replace {
-                            return Err(no_target(format!(
-                                "no value of '{attr}' matches the filter"
-                            )));
+                            return Err(no_target(format!("no value of '{attr}' matches the filter")));
                         }
                         // Add: a new element carrying the filter's values.
                         let mut el = Map::new();
@@ -316,11 +307,7 @@ fn apply_attr(
                         match (sub, v) {
                             (Some(sub), v) => set_sub(&mut el, sub, v),
                             (None, Value::Object(m)) => merge(&mut el, m),
-                            (None, _) => {
-                                return Err(invalid_value(format!(
-                                    "the value for '{attr}[...]' must be an object"
-                                )))
-                            }
+                            (None, _) => return Err(invalid_value(format!("the value for '{attr}[...]' must be an object"))),
                         }
                         arr.push(Value::Object(el));
                     } else {
@@ -329,11 +316,7 @@ fn apply_attr(
                             match (sub, v.clone()) {
                                 (Some(sub), v) => set_sub(el, sub, v),
                                 (None, Value::Object(m)) => merge(el, m),
-                                (None, _) => {
-                                    return Err(invalid_value(format!(
-                                        "the value for '{attr}[...]' must be an object"
-                                    )))
-                                }
+                                (None, _) => return Err(invalid_value(format!("the value for '{attr}[...]' must be an object"))),
                             }
                         }
                     }
@@ -360,12 +343,7 @@ fn drop_schema(res: &mut Map<String, Value>, urn: &str) {
     }
 }
 
-fn apply_op(
-    res: &mut Map<String, Value>,
-    op: Op,
-    path: Option<&str>,
-    value: Option<Value>,
-) -> Result<(), Reply> {
+fn apply_op(res: &mut Map<String, Value>, op: Op, path: Option<&str>, value: Option<Value>) -> Result<(), Reply> {
     let Some(path) = path else {
         if op == Op::Remove {
             return Err(no_target("remove needs a path"));
@@ -382,14 +360,19 @@ fn apply_op(
         return Ok(());
     };
     let pp = parse_path(path, res)?;
+    if pp.urn.is_none() && pp.filter.is_none() && pp.sub.is_none() {
+        if let Some(a) = &pp.attr {
+            // Setting a read-only attribute to the value it has is harmless (Entra may echo `id`).
+            let unchanged = op != Op::Remove && value.is_some() && value.as_ref() == res.get(a.as_str());
+            if unchanged {
+                return Ok(());
+            }
+        }
+    }
     if pp.urn.is_none() {
         if let Some(a) = &pp.attr {
             if a == "id" || a == "meta" || a == "schemas" {
-                return Err(Reply::error(
-                    400,
-                    Some("mutability"),
-                    format!("'{a}' cannot be modified"),
-                ));
+                return Err(Reply::error(400, Some("mutability"), format!("'{a}' cannot be modified")));
             }
         }
     }
@@ -446,21 +429,11 @@ pub(crate) fn apply_patch(res: &mut Map<String, Value>, body: &Value) -> Result<
         return Err(Reply::error(400, Some("invalidSyntax"), "the body must be a PatchOp object"));
     };
     if !super::json::has_schema(b, PATCH_OP) {
-        return Err(Reply::error(
-            400,
-            Some("invalidSyntax"),
-            format!("the schemas of a PATCH body must hold {PATCH_OP}"),
-        ));
+        return Err(Reply::error(400, Some("invalidSyntax"), format!("the schemas of a PATCH body must hold {PATCH_OP}")));
     }
     let ops = match get_ci(b, "Operations") {
         Some(Value::Array(ops)) if !ops.is_empty() => ops,
-        _ => {
-            return Err(Reply::error(
-                400,
-                Some("invalidSyntax"),
-                "a PATCH body needs a non-empty Operations array",
-            ))
-        }
+        _ => return Err(Reply::error(400, Some("invalidSyntax"), "a PATCH body needs a non-empty Operations array")),
     };
     for o in ops {
         let Some(o) = o.as_object() else {
@@ -470,13 +443,7 @@ pub(crate) fn apply_patch(res: &mut Map<String, Value>, body: &Value) -> Result<
             Some(s) if s.eq_ignore_ascii_case("add") => Op::Add,
             Some(s) if s.eq_ignore_ascii_case("replace") => Op::Replace,
             Some(s) if s.eq_ignore_ascii_case("remove") => Op::Remove,
-            Some(s) => {
-                return Err(Reply::error(
-                    400,
-                    Some("invalidSyntax"),
-                    format!("unknown operation '{s}' (add, replace, remove)"),
-                ))
-            }
+            Some(s) => return Err(Reply::error(400, Some("invalidSyntax"), format!("unknown operation '{s}' (add, replace, remove)"))),
             None => return Err(Reply::error(400, Some("invalidSyntax"), "an operation needs 'op'")),
         };
         let path = match get_ci(o, "path") {
@@ -502,8 +469,7 @@ mod tests {
 
     fn patch(res: Value, ops: Value) -> Result<Value, u16> {
         let mut m = res.as_object().unwrap().clone();
-        apply_patch(&mut m, &json!({"schemas": [PATCH_OP], "Operations": ops}))
-            .map_err(|r| r.status)?;
+        apply_patch(&mut m, &json!({"schemas": [PATCH_OP], "Operations": ops})).map_err(|r| r.status)?;
         Ok(Value::Object(m))
     }
 
@@ -511,14 +477,17 @@ mod tests {
     fn entra_user_updates() {
         let user = json!({"schemas": [crate::scim::json::CORE_USER], "userName": "a",
             "active": true, "emails": [{"type": "work", "value": "a@x.org", "primary": true}]});
-        let out = patch(user.clone(), json!([
-            {"op": "Replace", "path": "active", "value": "False"},
-            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x.org"},
-            {"op": "Add", "path": "name.givenName", "value": "Ann"},
-            {"op": "Add", "path": format!("{ENTERPRISE}:department"), "value": "Sales"},
-            {"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": "m1"},
-            {"op": "replace", "value": {"displayName": "Ann A", "name.familyName": "A"}},
-        ]))
+        let out = patch(
+            user.clone(),
+            json!([
+                {"op": "Replace", "path": "active", "value": "False"},
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x.org"},
+                {"op": "Add", "path": "name.givenName", "value": "Ann"},
+                {"op": "Add", "path": format!("{ENTERPRISE}:department"), "value": "Sales"},
+                {"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": "m1"},
+                {"op": "replace", "value": {"displayName": "Ann A", "name.familyName": "A"}},
+            ]),
+        )
         .unwrap();
         assert_eq!(out["active"], json!(false));
         assert_eq!(out["emails"][0]["value"], "b@x.org");
@@ -528,16 +497,16 @@ mod tests {
         assert_eq!(out[ENTERPRISE]["manager"], json!({"value": "m1"}));
         assert_eq!(out["displayName"], "Ann A");
         assert!(out["schemas"].as_array().unwrap().contains(&json!(ENTERPRISE)));
-        let out = patch(out, json!([{"op": "remove", "path": format!("{ENTERPRISE}:manager")},
-            {"op": "remove", "path": format!("{ENTERPRISE}:department")}]))
+        let out = patch(
+            out,
+            json!([{"op": "remove", "path": format!("{ENTERPRISE}:manager")},
+            {"op": "remove", "path": format!("{ENTERPRISE}:department")}]),
+        )
         .unwrap();
         assert!(out.get(ENTERPRISE).is_none());
         assert!(!out["schemas"].as_array().unwrap().contains(&json!(ENTERPRISE)));
         // Replace through a filter that matches nothing: noTarget.
-        assert_eq!(
-            patch(user, json!([{"op": "replace", "path": "emails[type eq \"home\"].value", "value": "x"}])),
-            Err(400)
-        );
+        assert_eq!(patch(user, json!([{"op": "replace", "path": "emails[type eq \"home\"].value", "value": "x"}])), Err(400));
     }
 
     #[test]
@@ -557,6 +526,8 @@ mod tests {
         assert_eq!(patch(u.clone(), json!([{"op": "move", "path": "userName", "value": "b"}])), Err(400));
         assert_eq!(patch(u.clone(), json!([{"op": "remove"}])), Err(400));
         assert_eq!(patch(u.clone(), json!([{"op": "replace", "path": "id", "value": "b"}])), Err(400));
+        let with_id = json!({"id": "1", "userName": "a"});
+        assert!(patch(with_id, json!([{"op": "replace", "value": {"id": "1", "userName": "b"}}])).is_ok());
         assert_eq!(patch(u, json!([])), Err(400));
     }
 }

@@ -26,11 +26,8 @@ impl Fixture {
     }
 
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Result<Response, reqwest::Error> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{}", self.base, path))
-            .bearer_auth(TOKEN)
-            .header("Accept", "application/scim+json");
+        let mut req =
+            self.http.request(method, format!("{}{}", self.base, path)).bearer_auth(TOKEN).header("Accept", "application/scim+json");
         if let Some(b) = body {
             req = req.header("Content-Type", "application/scim+json").body(b.to_string());
         }
@@ -53,9 +50,7 @@ impl Fixture {
     }
 
     pub async fn create_group(&self, name: &str) -> String {
-        let (s, v) = self
-            .call(Method::POST, "/Groups", Some(json!({"schemas": [GROUP], "displayName": name})))
-            .await;
+        let (s, v) = self.call(Method::POST, "/Groups", Some(json!({"schemas": [GROUP], "displayName": name}))).await;
         assert_eq!(s, 201, "{v}");
         v["id"].as_str().unwrap().to_string()
     }
