@@ -11,7 +11,18 @@ declare -A benches=(
   [users_filter_ms_100k]="provisio:users_page"
   [expr_evals_per_sec]="provisio:expressions"
   [expr_parse_10k_chars_ms]="provisio:expressions"
+  [initial_cycle_100k_users_s]="provisio-server:provisioning"
+  [initial_cycle_vs_bare_ratio]="provisio-server:provisioning"
+  [initial_cycle_peak_rss_mib]="provisio-server:provisioning"
+  [scim2_server_throughput_ratio]="provisio-server:provisioning"
+  [incremental_100_changes_1m_users_s]="provisio-server:provisioning"
+  [incremental_scaling_ratio_1m_vs_10k]="provisio-server:provisioning"
+  [on_demand_p50_ms]="provisio-server:provisioning"
+  [continuous_latency_s]="provisio-server:provisioning"
 )
+# The provisioning bench provisions into the in-memory SCIM target as a separate release-built process.
+cargo build --release -q -p provisio-testkit --bin provisio-scim-target
+export BENCH_ONLY="$want"
 targets=()
 if [ -n "$want" ]; then
   [ -n "${benches[$want]:-}" ] || { echo "unknown bench '$want'; known: ${!benches[*]}" >&2; exit 2; }

@@ -427,6 +427,8 @@ async fn bulk_create_many_maps_results_back() {
         let ok = results[i].as_ref().unwrap();
         assert!(!ok.value.id.is_empty());
         assert_eq!(ok.exchanges[0].path, "/Bulk");
+        assert_eq!(ok.exchanges[0].status, Some(201));
+        assert_eq!(ok.exchanges[0].request_body.as_ref().unwrap()["bulkId"], format!("provisio-{i}"));
     }
     let e = results[2].as_ref().unwrap_err();
     assert_eq!(e.kind, ErrorKind::Conflict, "{e:?}");

@@ -87,7 +87,7 @@ impl Env {
     }
 
     async fn run(&self) -> RunOutcome {
-        provisioning::run_job(&self.store, &self.secrets, &self.app, "test-process", true, true).await.expect("run")
+        provisioning::run_job(&self.store, &self.secrets, &self.app, &provisioning::RunOptions::new("test-process", true).forced()).await.expect("run")
     }
 
     async fn status(&self) -> provisioning::StatusView {

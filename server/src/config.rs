@@ -49,6 +49,10 @@ pub struct Config {
     /// database: each job runs in one of them at a time).
     #[arg(long, env = "PROVISIO_SCHEDULER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub scheduler: bool,
+    /// Seconds a provisioning job's lease lasts without renewal: how long another process waits before
+    /// taking over the jobs of a process that died.
+    #[arg(long, env = "PROVISIO_LEASE_SECONDS", default_value_t = 60, global = true)]
+    pub lease_seconds: u64,
     /// Folder with the built site (pkg/ with the wasm bundle, CSS and static files).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: String,

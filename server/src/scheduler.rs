@@ -95,7 +95,11 @@ async fn once(state: &AppState, owner: &str, running: &Arc<Mutex<HashSet<String>
         let (state, owner, running) = (state.clone(), owner.to_string(), running.clone());
         tokio::spawn(async move {
             let app = job.app_id.clone();
-            let r = provisio::service::provisioning::run_job(&state.store, &state.secrets, &app, &owner, state.allow_private_targets, false).await;
+            let opts = provisio::service::provisioning::RunOptions {
+                lease: Duration::from_secs(state.config.lease_seconds.max(1)),
+                ..provisio::service::provisioning::RunOptions::new(&owner, state.allow_private_targets)
+            };
+            let r = provisio::service::provisioning::run_job(&state.store, &state.secrets, &app, &opts).await;
             match r {
                 Ok(out) => tracing::debug!(%app, ?out, "job run"),
                 Err(e) => tracing::warn!(%app, error = %e, "job run failed"),

@@ -266,7 +266,7 @@ async fn provisioning_settings_are_validated_by_field() {
     assert_eq!((manual.status, manual.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("mode")));
     let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Update%20provisioning"), &c, None).await;
     assert_eq!(audit.body["value"].as_array().unwrap().len(), 2, "{}", audit.text);
-    assert_eq!(audit.body["value"][0]["details"]["changes"]["settings"]["intervalMinutes"]["new"], 30, "{}", audit.text);
+    assert_eq!(audit.body["value"][0]["details"]["changes"]["settings.intervalMinutes"]["new"], 30, "{}", audit.text);
 }
 
 /// Every byte of the SQLite database (main file and WAL).
@@ -527,7 +527,8 @@ async fn test_connection_reports_an_unreachable_target_without_the_secret() {
     let report = t.send(Method::POST, &test_url, &c, None).await;
     assert_eq!(report.status, StatusCode::OK, "{}", report.text);
     assert_eq!(report.body["ok"], false, "{}", report.text);
-    assert!(report.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", report.text);
+    assert_eq!(report.body["error"]["kind"], "network", "{}", report.text);
+    assert!(report.body["error"]["message"].as_str().is_some_and(|m| m.contains("refused")), "{}", report.text);
     assert!(report.body["steps"].as_array().is_some_and(|s| s.iter().any(|s| s["ok"] == false)), "{}", report.text);
     assert!(!report.text.contains(TOKEN));
     let audit = t.send(Method::GET, &format!("/api/v1/audit?targetId={id}&action=Test%20connection"), &c, None).await;
@@ -548,10 +549,9 @@ async fn private_targets_are_refused_unless_allowed() {
     )
     .await;
     let r = t.send(Method::POST, &format!("/api/v1/apps/{id}/provisioning/test-connection"), &c, None).await;
-    // Refused either when the connector is built (422 on tenantUrl) or when it connects (ok: false).
-    let refused = (r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body["error"]["field"] == "tenantUrl")
-        || (r.status == StatusCode::OK && r.body["ok"] == false);
-    assert!(refused, "{}", r.text);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["ok"].as_bool(), r.body["error"]["kind"].as_str()), (Some(false), Some("refused")), "{}", r.text);
+    assert!(r.text.contains("PROVISIO_ALLOW_PRIVATE_TARGETS"), "{}", r.text);
     assert!(!r.text.contains(TOKEN));
 }
 

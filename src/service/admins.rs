@@ -144,8 +144,12 @@ pub async fn ensure_initial_admin(store: &Store, username: &str, password: Optio
     }
     drop(conn);
     let pw = password.map(str::to_string).unwrap_or_else(auth::generate_password);
-    let a = create_admin(store, &Actor::cli(), username, &pw, Role::Administrator).await?;
-    Ok(Some((a, pw)))
+    match create_admin(store, &Actor::cli(), username, &pw, Role::Administrator).await {
+        Ok(a) => Ok(Some((a, pw))),
+        // Another process sharing the database created it first (several servers starting at once).
+        Err(ServiceError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Lists API tokens.

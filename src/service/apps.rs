@@ -153,10 +153,10 @@ pub async fn update_app(store: &Store, actor: &Actor, id: &str, patch: AppPatch)
     let mut changed = serde_json::Map::new();
     if after.name != before.name {
         check_name_free(&mut tx, &after.name, Some(aid)).await?;
-        changed.insert("name".into(), json!({"before": before.name, "after": after.name}));
+        changed.insert("name".into(), json!({"old": before.name, "new": after.name}));
     }
     if after.mode != before.mode {
-        changed.insert("mode".into(), json!({"before": before.mode, "after": after.mode}));
+        changed.insert("mode".into(), json!({"old": before.mode, "new": after.mode}));
     }
     if changed.is_empty() {
         return Ok(before);
@@ -228,8 +228,15 @@ pub async fn put_provisioning(store: &Store, actor: &Actor, id: &str, input: Pro
         profile: input.profile.unwrap_or_else(|| before.profile.clone()),
         ..before.clone()
     };
-    let view = |a: &App| json!({"mode": a.mode, "settings": a.settings, "profile": a.profile});
-    let diff = crate::model::diff_objects(&view(&before), &view(&after));
+    let mut diff = serde_json::Map::new();
+    if before.mode != after.mode {
+        diff.insert("mode".into(), json!({"old": before.mode, "new": after.mode}));
+    }
+    for (section, b, a) in
+        [("settings", json!(before.settings), json!(after.settings)), ("profile", json!(before.profile), json!(after.profile))]
+    {
+        diff.extend(crate::model::diff_objects(&b, &a).into_iter().map(|(k, v)| (format!("{section}.{k}"), v)));
+    }
     if !diff.is_empty() {
         store_apps::update(&mut tx, &after).await?;
         audit::append(

@@ -242,16 +242,43 @@ pub async fn logs(store: &Store, _actor: &Actor, id: &str, q: &LogQuery) -> Resu
     st::list_logs(&mut c, &aid.to_string(), q).await.map_err(cursor_err)
 }
 
+/// How the scheduler (or a test) runs a job.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// This process's name in the job's lease.
+    pub owner: String,
+    /// Let the connector reach private addresses (`PROVISIO_ALLOW_PRIVATE_TARGETS`).
+    pub allow_private: bool,
+    /// Run a cycle even if none is due and status is Off (tests, benchmarks).
+    pub force: bool,
+    /// The lease's length (`PROVISIO_LEASE_SECONDS`).
+    pub lease: std::time::Duration,
+}
+
+impl RunOptions {
+    /// Options for `owner` with the default lease, private targets allowed or not.
+    pub fn new(owner: &str, allow_private: bool) -> RunOptions {
+        RunOptions { owner: owner.to_string(), allow_private, force: false, lease: std::time::Duration::from_millis(cycle::LEASE_MS as u64) }
+    }
+
+    /// The same, forcing a cycle.
+    pub fn forced(mut self) -> RunOptions {
+        self.force = true;
+        self
+    }
+}
+
 /// Runs an app's job once for the scheduler (or a test): builds the connector from the stored
-/// credentials and runs or resumes a cycle when one is due. Missing credentials quarantine nothing: the
-/// run is skipped with the reason.
-pub async fn run_job(store: &Store, secrets: &SecretBox, id: &str, owner: &str, allow_private: bool, force: bool) -> Result<RunOutcome> {
-    let (app, setup) = setup_for(store, id).await?;
-    if app.mode != ProvisioningMode::Automatic && !force {
+/// credentials and runs or resumes a cycle when one is due. Missing credentials are an error naming the
+/// field; nothing is sent.
+pub async fn run_job(store: &Store, secrets: &SecretBox, id: &str, opts: &RunOptions) -> Result<RunOutcome> {
+    let (app, mut setup) = setup_for(store, id).await?;
+    if app.mode != ProvisioningMode::Automatic && !opts.force {
         return Ok(RunOutcome::NotDue);
     }
-    let connector = super::apps::connector_for(store, secrets, id, allow_private).await?;
-    Ok(cycle::run(store, Arc::new(setup), Arc::new(connector), owner, force).await?)
+    setup.lease_ms = opts.lease.as_millis().max(1_000) as i64;
+    let connector = super::apps::connector_for(store, secrets, id, opts.allow_private).await?;
+    Ok(cycle::run(store, Arc::new(setup), Arc::new(connector), &opts.owner, opts.force).await?)
 }
 
 /// Deletes provisioning log entries older than each app's retention; returns how many.

@@ -67,7 +67,7 @@ pub async fn run(store: &Store, setup: Arc<JobSetup>, connector: Arc<dyn Connect
     }
     let epoch = {
         let mut c = store.conn().await?;
-        match st::acquire_lease(&mut c, &app, owner, now_ms(), now_ms() + LEASE_MS).await? {
+        match st::acquire_lease(&mut c, &app, owner, now_ms(), now_ms() + setup.lease_ms).await? {
             Some(e) => e,
             None => return Ok(RunOutcome::Busy),
         }
@@ -105,7 +105,7 @@ fn ctx<'a>(setup: &'a JobSetup, connector: &'a dyn Connector, cycle_id: &'a str,
 impl Runner {
     async fn save(&mut self) -> Result<(), SyncError> {
         let mut c = self.store.conn().await?;
-        if st::save_job(&mut c, &self.job, self.epoch, now_ms() + LEASE_MS).await? {
+        if st::save_job(&mut c, &self.job, self.epoch, now_ms() + self.setup.lease_ms).await? {
             Ok(())
         } else {
             Err(SyncError::Fenced)
@@ -133,7 +133,7 @@ impl Runner {
             j.quarantine_since = None;
             j.quarantine_level = 0;
             j.next_run_at = Some(now_ms());
-            if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + LEASE_MS).await? {
+            if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + self.setup.lease_ms).await? {
                 return Err(SyncError::Fenced);
             }
             st::clear_requests(&mut tx, &app, self.epoch, true, false, false).await?;
@@ -298,7 +298,7 @@ impl Runner {
             st::get_job(&mut c, &app).await?.map(|j| j.enabled).unwrap_or(false)
         };
         let mut tx = self.store.begin().await?;
-        if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + LEASE_MS).await? {
+        if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + self.setup.lease_ms).await? {
             return Err(SyncError::Fenced);
         }
         st::put_links(&mut tx, &app, &put, now_ms()).await?;
@@ -674,7 +674,7 @@ impl Runner {
             ));
             self.job.quarantine_since = Some(now_ms());
             let mut tx = self.store.begin().await?;
-            if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + LEASE_MS).await? {
+            if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + self.setup.lease_ms).await? {
                 return Err(SyncError::Fenced);
             }
             st::insert_logs(&mut tx, &logs).await?;

@@ -70,6 +70,9 @@ pub struct JobSetup {
     pub concurrency: usize,
     /// Whether group memberships are provisioned (the group mapping maps `members`).
     pub sync_members: bool,
+    /// How long the job's lease lasts without renewal (each committed page renews it); a process that
+    /// dies holds the job this long at most.
+    pub lease_ms: i64,
 }
 
 fn redacted(m: &CompiledMapping) -> HashSet<String> {
@@ -90,6 +93,7 @@ impl JobSetup {
             fingerprint: mappings.fingerprint(),
             concurrency: (concurrency as usize).max(1) * 2,
             sync_members,
+            lease_ms: cycle::LEASE_MS,
         })
     }
 }

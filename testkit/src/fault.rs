@@ -23,7 +23,7 @@ pub enum FaultKind {
     Reset,
     /// Process the request normally, then send a response whose body is cut off mid-JSON: the
     /// declared `Content-Length` is the full length, half the body is sent, then the connection is
-    /// closed.
+    /// closed. A response without a body (204) is sent as it is.
     Truncate,
     /// Process the request (it is committed), then close the connection without responding: the
     /// "created, but the 201 was lost" case.

@@ -347,9 +347,9 @@ async fn handle(inner: Arc<Inner>, ctl: Arc<ConnCtl>, admin: bool, req: Request<
             ctl.kill(false);
             std::future::pending().await
         }
-        Some(FaultKind::Truncate) => {
+        Some(FaultKind::Truncate) if reply.body.as_ref().is_some_and(|b| b.len() >= 2) => {
             let full = reply.body.clone().unwrap_or_default();
-            let declared = (full.len() as u64).max(2);
+            let declared = full.len() as u64;
             let part = full.slice(..full.len() / 2);
             let mut resp = to_response(reply);
             resp.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(declared));

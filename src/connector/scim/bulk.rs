@@ -74,9 +74,10 @@ fn op_status(v: Option<&J>) -> Option<u16> {
     }
 }
 
-/// Maps a bulk response back to the operations sent: one result per operation, in the order of `ops`.
-/// `attempts` is how many attempts the bulk request took. An operation the response lacks is an error.
-pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<TargetObject, ConnectorError>> {
+/// Maps a bulk response back to the operations sent: one result per operation, in the order of `ops`,
+/// a success with the operation's status. `attempts` is how many attempts the bulk request took. An
+/// operation the response lacks is an error.
+pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(TargetObject, u16), ConnectorError>> {
     let answered: Vec<&J> = response.get("Operations").and_then(J::as_array).map(|a| a.iter().collect()).unwrap_or_default();
     ops.iter()
         .map(|op| {
@@ -116,7 +117,7 @@ pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<T
                                 }
                                 d
                             });
-                            Ok(TargetObject { id, resource })
+                            Ok((TargetObject { id, resource }, s))
                         }
                         None => {
                             let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what} answered {s} without an id or a location"));
@@ -188,13 +189,14 @@ mod tests {
         ]});
         let out = map_response(ops, &response, 1);
         assert_eq!(out.len(), 4);
-        let ok0 = out[0].as_ref().unwrap();
+        let (ok0, status0) = out[0].as_ref().unwrap();
+        assert_eq!(*status0, 201);
         assert_eq!((ok0.id.as_str(), &ok0.resource["userName"]), ("id-0", &json!("u0@x.org")));
         let e1 = out[1].as_ref().unwrap_err();
         assert_eq!(e1.kind, ErrorKind::Conflict);
         assert_eq!(e1.message, "POST /Users (bulk operation provisio-1) answered 409 uniqueness: exists");
         assert_eq!(e1.exchange.as_ref().unwrap().request_body.as_ref().unwrap()["bulkId"], "provisio-1");
-        let ok2 = out[2].as_ref().unwrap();
+        let (ok2, _) = out[2].as_ref().unwrap();
         assert_eq!((ok2.id.as_str(), &ok2.resource["id"], &ok2.resource["userName"]), ("id-2", &json!("id-2"), &json!("u2@x.org")));
         let e3 = out[3].as_ref().unwrap_err();
         assert_eq!(e3.kind, ErrorKind::NotScim);

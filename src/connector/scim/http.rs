@@ -128,7 +128,7 @@ pub enum Auth {
     /// A fixed bearer token.
     Bearer(Secret),
     /// OAuth 2.0 client credentials; the token is cached until shortly before it expires.
-    OAuth(Box<OAuthClient>),
+    ClientCredentials(Box<OAuthClient>),
 }
 
 /// The OAuth client-credentials flow and its cached token.
@@ -231,13 +231,8 @@ impl Transport {
         match self.auth {
             Auth::None => "none",
             Auth::Bearer(_) => "bearer",
-            Auth::OAuth(_) => "oauth",
+            Auth::ClientCredentials(_) => "oauth",
         }
-    }
-
-    /// The timeout in seconds.
-    pub fn timeout_secs(&self) -> u32 {
-        self.timeout_secs
     }
 
     /// Sends a call with the retry rules; a 2xx (or an accepted status) is `Ok`, anything else is the
@@ -264,10 +259,10 @@ impl Transport {
                     e.exchange = Some(exchange(e.status, sent));
                     return Err(e);
                 }
-                Attempt::Answer(reply) if reply.status == 401 && matches!(self.auth, Auth::OAuth(_)) && !refreshed => {
+                Attempt::Answer(reply) if reply.status == 401 && matches!(self.auth, Auth::ClientCredentials(_)) && !refreshed => {
                     // The token may have been revoked or have expired early: get a new one, once.
                     refreshed = true;
-                    if let Auth::OAuth(o) = &self.auth {
+                    if let Auth::ClientCredentials(o) = &self.auth {
                         *o.cached.lock().await = None;
                     }
                     tries -= 1;
@@ -514,7 +509,7 @@ impl Transport {
         match &self.auth {
             Auth::None => Ok(None),
             Auth::Bearer(s) => Ok(Some(s.clone())),
-            Auth::OAuth(o) => {
+            Auth::ClientCredentials(o) => {
                 let mut cached = o.cached.lock().await;
                 if let Some((tok, until)) = cached.as_ref() {
                     if Instant::now() < *until {

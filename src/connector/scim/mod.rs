@@ -20,7 +20,7 @@
 
 pub mod bulk;
 pub mod error;
-pub mod http;
+mod http;
 pub mod patch;
 mod probe;
 pub mod resource;
@@ -130,9 +130,13 @@ impl ScimConnector {
         };
         let (base, token) = http::check_urls(&config.base_url, token_url).map_err(|g| g.to_connector_error())?;
         let auth = match (config.auth, token) {
-            (ScimAuth::OAuth { client_id, client_secret, scope, .. }, Some(token_url)) => {
-                Auth::OAuth(Box::new(OAuthClient { token_url, client_id, client_secret, scope, cached: tokio::sync::Mutex::new(None) }))
-            }
+            (ScimAuth::OAuth { client_id, client_secret, scope, .. }, Some(token_url)) => Auth::ClientCredentials(Box::new(OAuthClient {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+                cached: tokio::sync::Mutex::new(None),
+            })),
             (ScimAuth::Bearer(s), _) => Auth::Bearer(s),
             (ScimAuth::None | ScimAuth::OAuth { .. }, _) => Auth::None,
         };
@@ -365,19 +369,23 @@ impl ScimConnector {
                         }
                     };
                     for (op, r) in ops.iter().zip(mapped) {
-                        results[op.index] = Some(r.map(|t| {
+                        results[op.index] = Some(r.map(|(t, status)| {
                             let ex = Exchange {
                                 method: "POST".into(),
                                 path: "/Bulk".into(),
                                 request_body: Some(op.op.clone()),
-                                status: Some(reply.status),
+                                status: Some(status),
                                 attempts: reply.exchange.attempts,
                             };
                             sent(t, vec![ex])
                         }));
                     }
                 }
-                Err(e) => {
+                Err(mut e) => {
+                    // Each resource's exchange carries its own operation, not the whole bulk body.
+                    if let Some(x) = e.exchange.as_mut() {
+                        x.request_body = None;
+                    }
                     for op in &ops {
                         let mut e = e.clone();
                         if let Some(x) = e.exchange.as_mut() {
