@@ -297,39 +297,63 @@ pub async fn links(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]
     Ok(out)
 }
 
-/// Writes links (insert or replace).
+/// Rows per multi-row statement: well below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters,
+/// and small enough that SQLite's per-parameter name lookups stay cheap.
+const BATCH: usize = 25;
+
+/// `($1,$2,…),($n+1,…)` for `rows` rows of `cols` columns, numbering from `first`.
+fn values(rows: usize, cols: usize, first: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (0..cols).map(|c| format!("${}", first + r * cols + c)).collect::<Vec<_>>().join(",")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Writes links (insert or replace), [`BATCH`] rows per statement.
 pub async fn put_links(conn: &mut AnyConnection, app_id: &str, links: &[Link], now: i64) -> Result<()> {
-    for l in links {
-        sqlx::query(
+    for chunk in links.chunks(BATCH) {
+        let sql = format!(
             "INSERT INTO sync_objects (app_id, source_id, object_type, target_id, display_name, state, exported, export_hash, refs_pending, \
-             attempts, next_attempt_at, last_error, staged_action, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) \
-             ON CONFLICT (app_id, source_id) DO UPDATE SET object_type = $3, target_id = $4, display_name = $5, state = $6, exported = $7, \
-             export_hash = $8, refs_pending = $9, attempts = $10, next_attempt_at = $11, last_error = $12, staged_action = $13, updated_at = $14",
-        )
-        .bind(app_id.to_string())
-        .bind(l.source_id.clone())
-        .bind(l.object_type.clone())
-        .bind(l.target_id.clone())
-        .bind(l.display_name.clone())
-        .bind(l.state.clone())
-        .bind(serde_json::to_string(&l.exported).unwrap_or_default())
-        .bind(l.export_hash.clone())
-        .bind(l.refs_pending)
-        .bind(l.attempts)
-        .bind(l.next_attempt_at)
-        .bind(l.last_error.clone())
-        .bind(l.staged_action.clone())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+             attempts, next_attempt_at, last_error, staged_action, updated_at) VALUES {} \
+             ON CONFLICT (app_id, source_id) DO UPDATE SET object_type = excluded.object_type, target_id = excluded.target_id, \
+             display_name = excluded.display_name, state = excluded.state, exported = excluded.exported, export_hash = excluded.export_hash, \
+             refs_pending = excluded.refs_pending, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, \
+             last_error = excluded.last_error, staged_action = excluded.staged_action, updated_at = excluded.updated_at",
+            values(chunk.len(), 14, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for l in chunk {
+            q = q
+                .bind(app_id.to_string())
+                .bind(l.source_id.clone())
+                .bind(l.object_type.clone())
+                .bind(l.target_id.clone())
+                .bind(l.display_name.clone())
+                .bind(l.state.clone())
+                .bind(serde_json::to_string(&l.exported).unwrap_or_default())
+                .bind(l.export_hash.clone())
+                .bind(l.refs_pending)
+                .bind(l.attempts)
+                .bind(l.next_attempt_at)
+                .bind(l.last_error.clone())
+                .bind(l.staged_action.clone())
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
 /// Removes links.
 pub async fn delete_links(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]) -> Result<()> {
-    for id in source_ids {
-        sqlx::query("DELETE FROM sync_objects WHERE app_id = $1 AND source_id = $2").bind(app_id.to_string()).bind(id.clone()).execute(&mut *conn).await?;
+    for chunk in source_ids.chunks(BATCH) {
+        let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!("DELETE FROM sync_objects WHERE app_id = $1 AND source_id IN ({})", ph.join(","));
+        let mut q = sqlx::query(&sql).bind(app_id.to_string());
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -426,38 +450,42 @@ pub async fn active_target_ids(conn: &mut AnyConnection, app_id: &str, source_id
 
 /// Marks the group links among `group_ids` as having memberships to write.
 pub async fn mark_refs_pending(conn: &mut AnyConnection, app_id: &str, group_ids: &[String]) -> Result<()> {
-    for id in group_ids {
-        sqlx::query("UPDATE sync_objects SET refs_pending = $1 WHERE app_id = $2 AND source_id = $3 AND target_id IS NOT NULL")
-            .bind(true)
-            .bind(app_id.to_string())
-            .bind(id.clone())
-            .execute(&mut *conn)
-            .await?;
+    for chunk in group_ids.chunks(BATCH) {
+        let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!("UPDATE sync_objects SET refs_pending = $1 WHERE app_id = $2 AND target_id IS NOT NULL AND source_id IN ({})", ph.join(","));
+        let mut q = sqlx::query(&sql).bind(true).bind(app_id.to_string());
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-/// Appends provisioning log entries.
+/// Appends provisioning log entries, [`BATCH`] rows per statement.
 pub async fn insert_logs(conn: &mut AnyConnection, entries: &[LogEntry]) -> Result<()> {
-    for e in entries {
-        sqlx::query(
-            "INSERT INTO provisioning_logs (id, app_id, cycle_id, at, source_id, object_type, display_name, target_id, action, status, error_code, detail) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-        )
-        .bind(e.id.clone())
-        .bind(e.app_id.clone())
-        .bind(e.cycle_id.clone())
-        .bind(e.at.timestamp_millis())
-        .bind(e.source_id.clone())
-        .bind(e.object_type.clone())
-        .bind(e.display_name.clone())
-        .bind(e.target_id.clone())
-        .bind(e.action.as_str())
-        .bind(e.status.as_str())
-        .bind(e.error_code.clone())
-        .bind(serde_json::to_string(&e.detail).unwrap_or_default())
-        .execute(&mut *conn)
-        .await?;
+    for chunk in entries.chunks(BATCH) {
+        let sql = format!(
+            "INSERT INTO provisioning_logs (id, app_id, cycle_id, at, source_id, object_type, display_name, target_id, action, status, error_code, detail) VALUES {}",
+            values(chunk.len(), 12, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.id.clone())
+                .bind(e.app_id.clone())
+                .bind(e.cycle_id.clone())
+                .bind(e.at.timestamp_millis())
+                .bind(e.source_id.clone())
+                .bind(e.object_type.clone())
+                .bind(e.display_name.clone())
+                .bind(e.target_id.clone())
+                .bind(e.action.as_str())
+                .bind(e.status.as_str())
+                .bind(e.error_code.clone())
+                .bind(serde_json::to_string(&e.detail).unwrap_or_default());
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }

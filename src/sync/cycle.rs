@@ -99,7 +99,7 @@ fn ctx<'a>(setup: &'a JobSetup, connector: &'a dyn Connector, cycle_id: &'a str,
         ObjectType::User => (&setup.mappings.user, &setup.redacted_user),
         ObjectType::Group => (&setup.mappings.group, &setup.redacted_group),
     };
-    ObjectContext { app_id: &setup.app_id, cycle_id, settings: &setup.settings, mapping, redacted, connector, dry_run: false, log_skips: false }
+    ObjectContext { app_id: &setup.app_id, cycle_id, settings: &setup.settings, mapping, redacted, connector, dry_run: false, log_skips: false, known_targets: None }
 }
 
 impl Runner {
@@ -228,6 +228,7 @@ impl Runner {
     async fn phases(&mut self) -> Result<Option<RunOutcome>, SyncError> {
         loop {
             let phase = self.job.phase.clone().unwrap_or_default();
+            let started = std::time::Instant::now();
             let stop = match phase.as_str() {
                 "users" => self.scan(ObjectType::User).await?,
                 "groups" => self.scan(ObjectType::Group).await?,
@@ -238,6 +239,7 @@ impl Runner {
                 "deprovision" => return self.deprovision(false).await,
                 _ => return Ok(None),
             };
+            tracing::info!(app = %self.setup.app_id, phase = %phase, ms = started.elapsed().as_millis() as u64, processed = self.job.progress.processed, "cycle phase done");
             if let Some(out) = stop {
                 return Ok(Some(out));
             }
@@ -338,7 +340,19 @@ impl Runner {
 
     async fn process_all(&self, object: ObjectType, items: Vec<(SourceObject, Option<Link>, bool)>) -> Vec<ObjectResult> {
         let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
-        let ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
+        // The managers of these users that the job already manages: their references go into the creates.
+        let known = if object == ObjectType::User {
+            let referenced: Vec<String> =
+                items.iter().filter_map(|(o, _, _)| if let SourceObject::User(u) = o { u.manager.as_ref().map(|m| m.id.clone()) } else { None }).collect();
+            match self.store.conn().await {
+                Ok(mut c) => st::active_target_ids(&mut c, &self.setup.app_id, &referenced).await.unwrap_or_default(),
+                Err(_) => HashMap::new(),
+            }
+        } else {
+            HashMap::new()
+        };
+        let mut ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
+        ctx.known_targets = Some(&known);
         let ctx = &ctx;
         // After a failure that stops the job (401/403, not SCIM), objects not yet started are left for
         // the next run instead of each meeting the same failure.

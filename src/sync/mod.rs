@@ -121,7 +121,7 @@ fn object_ctx<'a>(setup: &'a JobSetup, connector: &'a dyn Connector, run_id: &'a
         ObjectType::User => (&setup.mappings.user, &setup.redacted_user),
         ObjectType::Group => (&setup.mappings.group, &setup.redacted_group),
     };
-    ObjectContext { app_id: &setup.app_id, cycle_id: run_id, settings: &setup.settings, mapping, redacted, connector, dry_run, log_skips: true }
+    ObjectContext { app_id: &setup.app_id, cycle_id: run_id, settings: &setup.settings, mapping, redacted, connector, dry_run, log_skips: true, known_targets: None }
 }
 
 /// Provisions one user (or a group and up to 5 of its members) now, through the same code path as a

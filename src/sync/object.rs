@@ -14,7 +14,7 @@ use crate::model::{Group, User};
 use crate::store::sync::Link;
 use chrono::Utc;
 use serde_json::Value as J;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 /// A directory object as the engine sees it.
@@ -78,8 +78,11 @@ pub struct ObjectContext<'a> {
     pub connector: &'a dyn Connector,
     /// Preview: decide and explain, send nothing that changes the target.
     pub dry_run: bool,
-    /// Log objects that are skipped (on-demand and preview; cycles log only what did something).
+    /// Log objects that are skipped, and every attribute mapping's explanation (on-demand and
+    /// preview); cycles log only what did something, with the modified properties.
     pub log_skips: bool,
+    /// Target ids of objects the job manages, by directory id, for references written at creation.
+    pub known_targets: Option<&'a HashMap<String, String>>,
 }
 
 /// The result of processing one object.
@@ -174,10 +177,13 @@ struct Desired {
     body: J,
     explained: Vec<String>,
     failures: Vec<String>,
+    /// The create body carries the references (their targets were known).
+    refs_sent: bool,
 }
 
-fn desired(src: &dyn Source, mapping: &CompiledMapping, phase: Phase, env: &mut dyn Env) -> Desired {
+fn desired(src: &dyn Source, mapping: &CompiledMapping, phase: Phase, env: &mut dyn Env, known: Option<&HashMap<String, String>>) -> Desired {
     let mut r = resolve(src, mapping, phase, env);
+    let mut with_refs = r.clone();
     let refs_raw = r.take_references();
     let mut refs = BTreeMap::new();
     for (path, v) in refs_raw {
@@ -191,8 +197,20 @@ fn desired(src: &dyn Source, mapping: &CompiledMapping, phase: Phase, env: &mut 
     let attrs: BTreeMap<String, J> = r.json_attributes().into_iter().collect();
     let explained = r.explanation.iter().map(|o| o.explain()).collect();
     let failures = r.failures().iter().map(|o| o.explain()).collect();
-    let body = r.to_scim_json();
-    Desired { attrs, refs, body, explained, failures }
+    // References whose targets already exist go into the create itself; the others wait for the
+    // references pass.
+    let all_known = |k: &HashMap<String, String>| refs.values().flatten().all(|id| k.contains_key(id));
+    match known.filter(|k| !refs.is_empty() && all_known(k)) {
+        Some(k) => {
+            with_refs.map_references(&|id| k.get(id).cloned());
+            let body = with_refs.to_scim_json();
+            Desired { attrs, refs, body, explained, failures, refs_sent: true }
+        }
+        None => {
+            let body = r.to_scim_json();
+            Desired { attrs, refs, body, explained, failures, refs_sent: false }
+        }
+    }
 }
 
 /// Turns a failure into escrow on the link (creating an unlinked row when there was none).
@@ -258,7 +276,7 @@ pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&
     if let Some(l) = linked {
         let target_id = l.target_id.clone().expect("linked");
         t.steps.push(Step::new("Match", true, format!("linked to target account {target_id} (cached id; no query sent)")));
-        let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Update, env);
+        let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Update, env, None);
         return update(ctx, obj, l, target_id, d, LogAction::Update, t, false).await;
     }
 
@@ -296,13 +314,13 @@ pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&
         t.steps.push(Step::new("Export", true, "skipped: the mapping's target object actions do not allow Create"));
         return skip(ctx, obj, link, t);
     }
-    let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Create, env);
+    let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Create, env, ctx.known_targets);
     if !d.failures.is_empty() {
         t.steps.push(Step::new("Map", false, "some attribute mappings failed").with(d.explained.clone()));
         let err = ConnectorError::new(ErrorKind::Rejected, format!("attribute mapping failed: {}", d.failures.join("; ")));
         return failed(ctx, obj, link, LogAction::Create, t, err);
     }
-    t.steps.push(Step::new("Map", true, "attribute mappings evaluated").with(d.explained.clone()));
+    t.steps.push(Step::new("Map", true, "attribute mappings evaluated").with(if ctx.log_skips { d.explained.clone() } else { Vec::new() }));
     t.props = d.attrs.iter().map(|(p, v)| diff::property(p, None, Some(v.clone()), ctx.redacted)).collect();
     if ctx.dry_run {
         t.steps.push(Step::new("Export", true, "preview: would create the account (POST)"));
@@ -321,8 +339,10 @@ pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&
             t.requests.extend(sent.exchanges);
             let id = sent.value.id.clone();
             t.steps.push(Step::new("Export", true, format!("created target account {id}")));
-            let exported = Exported { attrs: d.attrs, refs: BTreeMap::new(), members: (object == ObjectType::Group).then(Vec::new) };
-            let link = new_link(obj, Some(id.clone()), exported, !d.refs.is_empty() || object == ObjectType::Group);
+            let refs_pending = (!d.refs.is_empty() && !d.refs_sent) || object == ObjectType::Group;
+            let refs = if d.refs_sent { d.refs } else { BTreeMap::new() };
+            let exported = Exported { attrs: d.attrs, refs, members: (object == ObjectType::Group).then(Vec::new) };
+            let link = new_link(obj, Some(id.clone()), exported, refs_pending);
             ObjectResult {
                 link: Some(link),
                 log: Some(entry(ctx, obj, None, Some(id), LogAction::Create, LogStatus::Success, t)),
@@ -382,7 +402,7 @@ fn skip(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, t: Tra
 
 /// An account was matched: link it, and update what differs from what it holds.
 async fn adopt(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, found: crate::connector::TargetObject, t: Trace, env: &mut (dyn Env + Send)) -> ObjectResult {
-    let d = desired(source_of(obj).expect("present"), ctx.mapping, Phase::Update, env);
+    let d = desired(source_of(obj).expect("present"), ctx.mapping, Phase::Update, env, None);
     let current = diff::read_paths(&found.resource, d.attrs.keys());
     let exported = Exported {
         attrs: current.iter().filter(|(p, v)| d.attrs.get(*p).is_some_and(|w| diff::same_value(v, w))).map(|(p, _)| (p.clone(), d.attrs[p].clone())).collect(),
@@ -403,7 +423,7 @@ async fn update(ctx: &ObjectContext<'_>, obj: &SourceObject, l: &Link, target_id
         let err = ConnectorError::new(ErrorKind::Rejected, format!("attribute mapping failed: {}", d.failures.join("; ")));
         return failed(ctx, obj, Some(l), action, t, err);
     }
-    t.steps.push(Step::new("Map", true, "attribute mappings evaluated").with(d.explained.clone()));
+    t.steps.push(Step::new("Map", true, "attribute mappings evaluated").with(if ctx.log_skips { d.explained.clone() } else { Vec::new() }));
     let (changes, props) = diff::changes(&l.exported.attrs, &d.attrs, ctx.redacted);
     let refs_changed = d.refs != l.exported.refs;
     let mut next = l.clone();
