@@ -568,7 +568,8 @@ mod tests {
         let c = CredentialsInput { tenant_url: "ftp://x".into(), ..Default::default() };
         let fields: Vec<String> = c.validate(false, false).into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["tenantUrl", "secretToken"]);
-        let ok = CredentialsInput { tenant_url: "https://scim.example.com/v2".into(), secret_token: Some("t".into()), ..Default::default() };
+        let ok =
+            CredentialsInput { tenant_url: "https://scim.example.com/v2".into(), secret_token: Some("t".into()), ..Default::default() };
         assert!(ok.validate(false, false).is_empty());
         let keep = CredentialsInput { tenant_url: "https://scim.example.com/v2".into(), ..Default::default() };
         assert!(keep.validate(true, false).is_empty());

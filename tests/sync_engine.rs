@@ -51,9 +51,14 @@ impl Env {
         let app = apps::create_app(&store, &actor, NewApp { name: "Target".into(), template: None }).await.expect("app");
         let app = app.id.to_string();
         let profile = CompatProfile { max_attempts: 4, timeout_secs: 2, ..Default::default() };
-        apps::put_provisioning(&store, &actor, &app, ProvisioningInput { mode: ProvisioningMode::Automatic, settings, profile: Some(profile) })
-            .await
-            .expect("provisioning");
+        apps::put_provisioning(
+            &store,
+            &actor,
+            &app,
+            ProvisioningInput { mode: ProvisioningMode::Automatic, settings, profile: Some(profile) },
+        )
+        .await
+        .expect("provisioning");
         apps::put_credentials(
             &store,
             &secrets,
@@ -75,7 +80,10 @@ impl Env {
     }
 
     async fn group(&self, name: &str, members: &[&String]) -> String {
-        let g = directory::create_group(&self.store, &self.actor, serde_json::from_value::<GroupInput>(json!({"displayName": name})).unwrap()).await.expect("group");
+        let g =
+            directory::create_group(&self.store, &self.actor, serde_json::from_value::<GroupInput>(json!({"displayName": name})).unwrap())
+                .await
+                .expect("group");
         for m in members {
             directory::add_member(&self.store, &self.actor, &g.id.to_string(), m).await.expect("member");
         }
@@ -87,7 +95,9 @@ impl Env {
     }
 
     async fn run(&self) -> RunOutcome {
-        provisioning::run_job(&self.store, &self.secrets, &self.app, &provisioning::RunOptions::new("test-process", true).forced()).await.expect("run")
+        provisioning::run_job(&self.store, &self.secrets, &self.app, &provisioning::RunOptions::new("test-process", true).forced())
+            .await
+            .expect("run")
     }
 
     async fn status(&self) -> provisioning::StatusView {
@@ -95,7 +105,10 @@ impl Env {
     }
 
     async fn logs(&self) -> Vec<provisio::sync::log::LogEntry> {
-        provisioning::logs(&self.store, &self.actor, &self.app, &LogQuery { top: Some(1000), ..Default::default() }).await.expect("logs").items
+        provisioning::logs(&self.store, &self.actor, &self.app, &LogQuery { top: Some(1000), ..Default::default() })
+            .await
+            .expect("logs")
+            .items
     }
 }
 
@@ -139,7 +152,10 @@ async fn initial_cycle_creates_matches_and_writes_references_and_members() {
     assert_eq!(counts.failed, 0);
 
     let users = state.users();
-    assert_eq!(user_names(&users), vec!["ann@contoso.example", "bob@contoso.example", "boss@contoso.example", "someone.else@contoso.example"]);
+    assert_eq!(
+        user_names(&users),
+        vec!["ann@contoso.example", "bob@contoso.example", "boss@contoso.example", "someone.else@contoso.example"]
+    );
     let by_name = |n: &str| users.iter().find(|u| u["userName"] == n).cloned().unwrap();
     let boss_t = by_name("boss@contoso.example");
     let boss_tid = boss_t["id"].as_str().unwrap().to_string();
@@ -152,7 +168,8 @@ async fn initial_cycle_creates_matches_and_writes_references_and_members() {
     // The group exists with both members (target ids).
     let groups = state.groups();
     assert_eq!(groups.len(), 1);
-    let mut members: Vec<String> = groups[0]["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap().to_string()).collect();
+    let mut members: Vec<String> =
+        groups[0]["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap().to_string()).collect();
     members.sort();
     let mut want = vec![by_name("ann@contoso.example")["id"].as_str().unwrap().to_string(), existing.clone()];
     want.sort();
@@ -170,7 +187,9 @@ async fn initial_cycle_creates_matches_and_writes_references_and_members() {
     assert!(st.status.initial_cycle_complete);
     assert_eq!(st.status.cycle_kind, Some(CycleKind::Initial));
     let logs = env.logs().await;
-    assert!(logs.iter().any(|l| l.action == LogAction::Create && l.display_name == "ann@contoso.example" && l.status == LogStatus::Success));
+    assert!(logs
+        .iter()
+        .any(|l| l.action == LogAction::Create && l.display_name == "ann@contoso.example" && l.status == LogStatus::Success));
     let ann_log = logs.iter().find(|l| l.action == LogAction::Create && l.display_name == "ann@contoso.example").unwrap();
     let steps: Vec<&str> = ann_log.detail.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(steps, vec!["Import", "Scope", "Match", "Map", "Export"]);
@@ -303,7 +322,9 @@ async fn faults_converge_to_exactly_the_expected_accounts() {
     assert!(users.iter().filter(|u| u["userName"] != "foreign@contoso.example").all(|u| u[ENTERPRISE]["department"] == json!("Ops")));
     for (i, r) in reqs.iter().enumerate() {
         if r.status == 429 {
-            if let Some(next) = reqs[i + 1..].iter().find(|n| n.method == r.method && n.path == r.path && n.query == r.query && n.body == r.body) {
+            if let Some(next) =
+                reqs[i + 1..].iter().find(|n| n.method == r.method && n.path == r.path && n.query == r.query && n.body == r.body)
+            {
                 assert!(next.at_ms + 50 >= r.at_ms + 1_000, "retried {}ms after a 429 with Retry-After: 1", next.at_ms - r.at_ms);
             }
         }
@@ -330,9 +351,15 @@ async fn unauthorized_quarantines_at_once_and_restart_clears() {
     assert!(st.next_run_at.is_none() || st.next_run_at.unwrap() > chrono::Utc::now() + chrono::Duration::hours(5));
     assert_eq!(st.escrowed, 0, "no per-object escrow flood");
     // Fix the token, restart: quarantine clears and everything is created.
-    apps::put_credentials(&env.store, &env.secrets, &env.actor, &env.app, CredentialsInput { tenant_url: target.base_url(), secret_token: Some(TOKEN.into()), ..Default::default() })
-        .await
-        .unwrap();
+    apps::put_credentials(
+        &env.store,
+        &env.secrets,
+        &env.actor,
+        &env.app,
+        CredentialsInput { tenant_url: target.base_url(), secret_token: Some(TOKEN.into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
     provisioning::restart(&env.store, &env.actor, &env.app, false).await.unwrap();
     let counts = completed(&env.run().await);
     assert_eq!(counts.created, 20);
@@ -420,7 +447,12 @@ async fn real_scim2_server_end_to_end() {
     let _team = env.group("Team", &[&ann, &bob]).await;
     let counts = completed(&env.run().await);
     assert_eq!(counts.created, 4, "{counts:?}");
-    assert_eq!(counts.failed, 0, "{:?}", env.logs().await.iter().filter(|l| l.status == LogStatus::Failure).map(|l| l.detail.error.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        counts.failed,
+        0,
+        "{:?}",
+        env.logs().await.iter().filter(|l| l.status == LogStatus::Failure).map(|l| l.detail.error.clone()).collect::<Vec<_>>()
+    );
     // Read back through the engine's own connector.
     let connector = apps::connector_for(&env.store, &env.secrets, &env.app, true).await.unwrap();
     use provisio::connector::Connector;

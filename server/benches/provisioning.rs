@@ -55,7 +55,11 @@ impl Target {
         let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/provisio-scim-target");
         assert!(bin.exists(), "{} is missing: run `cargo build --release -p provisio-testkit` (make bench does)", bin.display());
         let port = free_port();
-        let child = Command::new(bin).args(["--port", &port.to_string(), "--token", TOKEN]).stdout(Stdio::null()).spawn().expect("start the target");
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--token", TOKEN])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the target");
         let t = Target { child, port };
         let start = Instant::now();
         while reqwest::get(format!("http://127.0.0.1:{port}/_admin/stats")).await.is_err() {
@@ -83,7 +87,8 @@ impl Drop for Target {
 
 fn peak_rss_mib() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+    s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()).unwrap_or(0.0)
+        / 1024.0
 }
 
 struct Bench {
@@ -122,7 +127,12 @@ impl Bench {
         let mut tx = self.store.begin().await.unwrap();
         for g in 0..n {
             let id = GroupId(new_uuid());
-            let d = GroupDraft { display_name: format!("Bench group {g:05}"), description: None, mail_nickname: Some(format!("bg{g}")), security_enabled: true };
+            let d = GroupDraft {
+                display_name: format!("Bench group {g:05}"),
+                description: None,
+                mail_nickname: Some(format!("bg{g}")),
+                security_enabled: true,
+            };
             groups::insert(&mut tx, id, &d).await.unwrap();
             for k in 0..size {
                 let m = &ids[(g * size + k) % ids.len()];
@@ -134,13 +144,29 @@ impl Bench {
     }
 
     async fn app(&self, base: &str, settings: ProvisioningSettings, concurrency: u32) -> String {
-        let app = apps::create_app(&self.store, &self.actor, NewApp { name: format!("Bench {}", uuid::Uuid::new_v4().simple()), template: None }).await.unwrap();
+        let app =
+            apps::create_app(&self.store, &self.actor, NewApp { name: format!("Bench {}", uuid::Uuid::new_v4().simple()), template: None })
+                .await
+                .unwrap();
         let id = app.id.to_string();
         let profile = CompatProfile { max_concurrency: concurrency, ..Default::default() };
-        apps::put_provisioning(&self.store, &self.actor, &id, ProvisioningInput { mode: ProvisioningMode::Automatic, settings, profile: Some(profile) }).await.unwrap();
-        apps::put_credentials(&self.store, &self.secrets, &self.actor, &id, CredentialsInput { tenant_url: base.into(), secret_token: Some(TOKEN.into()), ..Default::default() })
-            .await
-            .unwrap();
+        apps::put_provisioning(
+            &self.store,
+            &self.actor,
+            &id,
+            ProvisioningInput { mode: ProvisioningMode::Automatic, settings, profile: Some(profile) },
+        )
+        .await
+        .unwrap();
+        apps::put_credentials(
+            &self.store,
+            &self.secrets,
+            &self.actor,
+            &id,
+            CredentialsInput { tenant_url: base.into(), secret_token: Some(TOKEN.into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
         id
     }
 
@@ -166,7 +192,10 @@ impl Bench {
     }
 
     async fn change_users(&self, n: usize, tag: &str) {
-        let page = directory::list_users(&self.store, &self.actor, &provisio::model::UserQuery { top: Some(n as u32), ..Default::default() }).await.unwrap();
+        let page =
+            directory::list_users(&self.store, &self.actor, &provisio::model::UserQuery { top: Some(n as u32), ..Default::default() })
+                .await
+                .unwrap();
         for u in page.items.iter().filter(|u| u.account_enabled).take(n) {
             let input: UserInput = serde_json::from_value(json!({"jobTitle": format!("{tag} {}", u.id)})).unwrap();
             directory::update_user(&self.store, &self.actor, &u.id.to_string(), input).await.unwrap();
@@ -290,7 +319,10 @@ async fn on_demand_and_continuous(out: &mut Vec<String>) {
     let b = Bench::new(10_000).await;
     let app = b.app(&target.base(), ProvisioningSettings { scope: SyncScope::All, continuous: true, ..Default::default() }, 16).await;
     b.run(&app).await;
-    let users = directory::list_users(&b.store, &b.actor, &provisio::model::UserQuery { top: Some(200), ..Default::default() }).await.unwrap().items;
+    let users = directory::list_users(&b.store, &b.actor, &provisio::model::UserQuery { top: Some(200), ..Default::default() })
+        .await
+        .unwrap()
+        .items;
     let users: Vec<_> = users.into_iter().filter(|u| u.account_enabled).collect();
     let mut samples = Vec::new();
     for (i, u) in users.iter().cycle().take(200).enumerate() {
@@ -312,7 +344,13 @@ async fn on_demand_and_continuous(out: &mut Vec<String>) {
     let config = <provisio_server::config::Cli as clap::Parser>::parse_from(["provisio"]).config;
     let config = provisio_server::config::Config { data_dir: dir, ..config };
     let leptos = provisio_server::leptos_options("target/site", config.addr);
-    let state = provisio_server::state::AppState { store: b.store.clone(), config: Arc::new(config), leptos, secrets: b.secrets.clone(), allow_private_targets: true };
+    let state = provisio_server::state::AppState {
+        store: b.store.clone(),
+        config: Arc::new(config),
+        leptos,
+        secrets: b.secrets.clone(),
+        allow_private_targets: true,
+    };
     let scheduler = provisio_server::scheduler::spawn(state);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let client = reqwest::Client::new();

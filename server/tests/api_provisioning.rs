@@ -50,7 +50,12 @@ async fn app() -> TestApp {
 
 impl TestApp {
     async fn send(&self, method: Method, uri: &str, cookie: &str, body: Option<Value>) -> (StatusCode, Value, String) {
-        let b = Request::builder().method(method).uri(uri).header(header::HOST, "localhost").header(header::ORIGIN, "http://localhost").header(header::COOKIE, cookie);
+        let b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "localhost")
+            .header(header::ORIGIN, "http://localhost")
+            .header(header::COOKIE, cookie);
         let req = match body {
             Some(v) => b.header(header::CONTENT_TYPE, "application/json").body(Body::from(v.to_string())).unwrap(),
             None => b.header(header::CONTENT_LENGTH, "0").body(Body::empty()).unwrap(),
@@ -172,7 +177,8 @@ async fn start_status_continuous_logs_on_demand_preview_and_pause() {
     let od = t.ok(Method::POST, &format!("{base}/on-demand"), &c, Some(json!({"id": users[1]}))).await;
     assert_eq!(od["value"][0]["action"], json!("Update"));
     assert!(target.state().users().iter().any(|u| u["title"] == json!("Paused")));
-    let (s, v, _) = t.send(Method::POST, &format!("{base}/on-demand"), &c, Some(json!({"id": "00000000-0000-0000-0000-000000000000"}))).await;
+    let (s, v, _) =
+        t.send(Method::POST, &format!("{base}/on-demand"), &c, Some(json!({"id": "00000000-0000-0000-0000-000000000000"}))).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     let pv = t.ok(Method::POST, &format!("{base}/preview"), &c, Some(json!({"limit": 100}))).await;
     assert!(pv["value"].as_array().unwrap().iter().all(|e| e["action"] != json!("Create")), "{pv}");
@@ -182,7 +188,10 @@ async fn start_status_continuous_logs_on_demand_preview_and_pause() {
     assert_eq!(s, StatusCode::CONFLICT);
     t.ok(Method::POST, &format!("{base}/restart"), &c, Some(json!({"full": false}))).await;
     t.ok(Method::POST, &format!("{base}/start"), &c, None).await;
-    t.wait(&c, &id, 20, "the restart's initial cycle", |s| s["cycleKind"] == json!("initial") && s["state"] == json!("idle") && s["lastCycleAt"] != Value::Null).await;
+    t.wait(&c, &id, 20, "the restart's initial cycle", |s| {
+        s["cycleKind"] == json!("initial") && s["state"] == json!("idle") && s["lastCycleAt"] != Value::Null
+    })
+    .await;
     assert_eq!(target.state().users().len(), 5, "a restart keeps links and creates nothing");
     scheduler.abort();
 }

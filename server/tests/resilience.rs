@@ -37,7 +37,14 @@ impl Server {
             .env("PROVISIO_LEASE_SECONDS", "2")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("server.log")).map(Stdio::from).unwrap_or(Stdio::null()))
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(data_dir.join("server.log"))
+                    .map(Stdio::from)
+                    .unwrap_or(Stdio::null()),
+            )
             .spawn()
             .expect("start provisio");
         Server(child)
@@ -69,11 +76,19 @@ async fn setup(store: &Store, n: usize, target: &str) -> String {
     let app = apps::create_app(store, &actor, NewApp { name: "Crash target".into(), template: None }).await.unwrap().id.to_string();
     let profile = CompatProfile { timeout_secs: 5, ..Default::default() };
     let settings = ProvisioningSettings { scope: SyncScope::All, escrow_retry_seconds: 0, ..Default::default() };
-    apps::put_provisioning(store, &actor, &app, ProvisioningInput { mode: ProvisioningMode::Automatic, settings, profile: Some(profile) }).await.unwrap();
-    let secrets = SecretBox::new(&KEY).unwrap();
-    apps::put_credentials(store, &secrets, &actor, &app, CredentialsInput { tenant_url: target.into(), secret_token: Some(TOKEN.into()), ..Default::default() })
+    apps::put_provisioning(store, &actor, &app, ProvisioningInput { mode: ProvisioningMode::Automatic, settings, profile: Some(profile) })
         .await
         .unwrap();
+    let secrets = SecretBox::new(&KEY).unwrap();
+    apps::put_credentials(
+        store,
+        &secrets,
+        &actor,
+        &app,
+        CredentialsInput { tenant_url: target.into(), secret_token: Some(TOKEN.into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
     provisioning::start(store, &actor, &app).await.unwrap();
     app
 }

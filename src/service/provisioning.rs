@@ -33,7 +33,9 @@ impl From<SyncError> for ServiceError {
             SyncError::Store(s) => ServiceError::Store(s),
             SyncError::NotFound(m) => ServiceError::NotFound { what: "object", id: m },
             SyncError::Invalid(m) => ServiceError::invalid("id", m),
-            SyncError::Fenced => ServiceError::Conflict(FieldError::new("job", "another process is running this job; try again in a moment")),
+            SyncError::Fenced => {
+                ServiceError::Conflict(FieldError::new("job", "another process is running this job; try again in a moment"))
+            }
         }
     }
 }
@@ -43,7 +45,8 @@ pub async fn setup_for(store: &Store, id: &str) -> Result<(crate::apps::App, Job
     let aid = app_id(id)?;
     let mut c = store.conn().await?;
     let app = store_apps::get(&mut c, aid).await?.ok_or_else(|| ServiceError::NotFound { what: "app", id: id.to_string() })?;
-    let (mappings, _) = store_apps::get_mappings(&mut c, aid).await?.ok_or_else(|| ServiceError::NotFound { what: "app", id: id.to_string() })?;
+    let (mappings, _) =
+        store_apps::get_mappings(&mut c, aid).await?.ok_or_else(|| ServiceError::NotFound { what: "app", id: id.to_string() })?;
     let setup = JobSetup::new(&aid.to_string(), app.settings.clone(), &mappings, app.profile.max_concurrency).map_err(|errs| {
         ServiceError::Validation(errs.into_iter().map(|e| FieldError::new(format!("mappings.{}", e.field), e.to_string())).collect())
     })?;
@@ -206,13 +209,26 @@ pub async fn status_view(store: &Store, _actor: &Actor, id: &str) -> Result<Stat
     let staged = staged
         .into_iter()
         .take(1000)
-        .map(|l| StagedDeletion { source_id: l.source_id, object_type: l.object_type, display_name: l.display_name, target_id: l.target_id, action: l.staged_action.unwrap_or_default() })
+        .map(|l| StagedDeletion {
+            source_id: l.source_id,
+            object_type: l.object_type,
+            display_name: l.display_name,
+            target_id: l.target_id,
+            action: l.staged_action.unwrap_or_default(),
+        })
         .collect();
     Ok(StatusView { status, staged })
 }
 
 /// Provisions one user, or a group with up to 5 members, now, and returns every step.
-pub async fn on_demand(store: &Store, secrets: &SecretBox, actor: &Actor, id: &str, object_id: &str, allow_private: bool) -> Result<Vec<LogEntry>> {
+pub async fn on_demand(
+    store: &Store,
+    secrets: &SecretBox,
+    actor: &Actor,
+    id: &str,
+    object_id: &str,
+    allow_private: bool,
+) -> Result<Vec<LogEntry>> {
     actor.require_app_management()?;
     if object_id.trim().is_empty() {
         return Err(ServiceError::invalid("id", "is required: the id of a directory user or group"));
@@ -225,7 +241,14 @@ pub async fn on_demand(store: &Store, secrets: &SecretBox, actor: &Actor, id: &s
 }
 
 /// What the next cycle would do (up to `limit` objects), sending nothing that changes the target.
-pub async fn preview(store: &Store, secrets: &SecretBox, actor: &Actor, id: &str, limit: usize, allow_private: bool) -> Result<Vec<LogEntry>> {
+pub async fn preview(
+    store: &Store,
+    secrets: &SecretBox,
+    actor: &Actor,
+    id: &str,
+    limit: usize,
+    allow_private: bool,
+) -> Result<Vec<LogEntry>> {
     actor.require_app_management()?;
     let (_app, setup) = setup_for(store, id).await?;
     let connector = super::apps::connector_for(store, secrets, id, allow_private).await?;
@@ -258,7 +281,12 @@ pub struct RunOptions {
 impl RunOptions {
     /// Options for `owner` with the default lease, private targets allowed or not.
     pub fn new(owner: &str, allow_private: bool) -> RunOptions {
-        RunOptions { owner: owner.to_string(), allow_private, force: false, lease: std::time::Duration::from_millis(cycle::LEASE_MS as u64) }
+        RunOptions {
+            owner: owner.to_string(),
+            allow_private,
+            force: false,
+            lease: std::time::Duration::from_millis(cycle::LEASE_MS as u64),
+        }
     }
 
     /// The same, forcing a cycle.

@@ -360,12 +360,14 @@ pub async fn delete_links(conn: &mut AnyConnection, app_id: &str, source_ids: &[
 
 /// Source ids (with their type) whose escrow retry is due, up to `limit`.
 pub async fn escrow_due(conn: &mut AnyConnection, app_id: &str, now: i64, limit: i64) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT source_id, object_type FROM sync_objects WHERE app_id = $1 AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3")
-        .bind(app_id.to_string())
-        .bind(now)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT source_id, object_type FROM sync_objects WHERE app_id = $1 AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3",
+    )
+    .bind(app_id.to_string())
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
     rows.iter().map(|r| Ok((r.try_get("source_id")?, r.try_get("object_type")?))).collect()
 }
 
@@ -389,7 +391,11 @@ pub async fn pending_refs(conn: &mut AnyConnection, app_id: &str, object_type: &
 
 /// Links whose directory object no longer exists (hard-deleted), after `after`.
 pub async fn orphans(conn: &mut AnyConnection, app_id: &str, after: &str, limit: i64) -> Result<Vec<Link>> {
-    let cols = LINK_COLS.split(", ").map(|c| if c.starts_with("CAST(") { c.replace("CAST(", "CAST(o.") } else { format!("o.{c}") }).collect::<Vec<_>>().join(", ");
+    let cols = LINK_COLS
+        .split(", ")
+        .map(|c| if c.starts_with("CAST(") { c.replace("CAST(", "CAST(o.") } else { format!("o.{c}") })
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "SELECT {cols} FROM sync_objects o LEFT JOIN users u ON u.id = o.source_id LEFT JOIN groups g ON g.id = o.source_id \
          WHERE o.app_id = $1 AND u.id IS NULL AND g.id IS NULL AND o.source_id > $2 ORDER BY o.source_id LIMIT $3"
@@ -405,13 +411,19 @@ pub async fn staged(conn: &mut AnyConnection, app_id: &str) -> Result<Vec<Link>>
 
 /// Clears every staged deprovisioning of an app.
 pub async fn clear_staged(conn: &mut AnyConnection, app_id: &str) -> Result<()> {
-    sqlx::query("UPDATE sync_objects SET staged_action = NULL WHERE app_id = $1 AND staged_action IS NOT NULL").bind(app_id.to_string()).execute(conn).await?;
+    sqlx::query("UPDATE sync_objects SET staged_action = NULL WHERE app_id = $1 AND staged_action IS NOT NULL")
+        .bind(app_id.to_string())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Restart: clears escrow (and forgets objects that were never linked); keeps links.
 pub async fn clear_escrow(conn: &mut AnyConnection, app_id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sync_objects WHERE app_id = $1 AND (target_id IS NULL OR state = 'unlinked')").bind(app_id.to_string()).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM sync_objects WHERE app_id = $1 AND (target_id IS NULL OR state = 'unlinked')")
+        .bind(app_id.to_string())
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("UPDATE sync_objects SET attempts = 0, next_attempt_at = NULL, last_error = NULL, staged_action = NULL WHERE app_id = $1")
         .bind(app_id.to_string())
         .execute(conn)
@@ -452,7 +464,10 @@ pub async fn active_target_ids(conn: &mut AnyConnection, app_id: &str, source_id
 pub async fn mark_refs_pending(conn: &mut AnyConnection, app_id: &str, group_ids: &[String]) -> Result<()> {
     for chunk in group_ids.chunks(BATCH) {
         let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-        let sql = format!("UPDATE sync_objects SET refs_pending = $1 WHERE app_id = $2 AND target_id IS NOT NULL AND source_id IN ({})", ph.join(","));
+        let sql = format!(
+            "UPDATE sync_objects SET refs_pending = $1 WHERE app_id = $2 AND target_id IS NOT NULL AND source_id IN ({})",
+            ph.join(",")
+        );
         let mut q = sqlx::query(&sql).bind(true).bind(app_id.to_string());
         for id in chunk {
             q = q.bind(id.clone());
@@ -563,6 +578,10 @@ pub async fn list_logs(conn: &mut AnyConnection, app_id: &str, q: &LogQuery) -> 
 
 /// Deletes log entries older than `cutoff_ms` for an app; returns how many.
 pub async fn purge_logs(conn: &mut AnyConnection, app_id: &str, cutoff_ms: i64) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM provisioning_logs WHERE app_id = $1 AND at < $2").bind(app_id.to_string()).bind(cutoff_ms).execute(conn).await?;
+    let r = sqlx::query("DELETE FROM provisioning_logs WHERE app_id = $1 AND at < $2")
+        .bind(app_id.to_string())
+        .bind(cutoff_ms)
+        .execute(conn)
+        .await?;
     Ok(r.rows_affected())
 }

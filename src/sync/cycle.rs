@@ -59,7 +59,13 @@ pub enum RunOutcome {
 
 /// Runs the job of `setup.app_id` once: applies admin requests and runs (or resumes) a cycle when one
 /// is due (`force`: run even if not due, e.g. "Start" or a test).
-pub async fn run(store: &Store, setup: Arc<JobSetup>, connector: Arc<dyn Connector>, owner: &str, force: bool) -> Result<RunOutcome, SyncError> {
+pub async fn run(
+    store: &Store,
+    setup: Arc<JobSetup>,
+    connector: Arc<dyn Connector>,
+    owner: &str,
+    force: bool,
+) -> Result<RunOutcome, SyncError> {
     let app = setup.app_id.clone();
     {
         let mut c = store.conn().await?;
@@ -99,7 +105,17 @@ fn ctx<'a>(setup: &'a JobSetup, connector: &'a dyn Connector, cycle_id: &'a str,
         ObjectType::User => (&setup.mappings.user, &setup.redacted_user),
         ObjectType::Group => (&setup.mappings.group, &setup.redacted_group),
     };
-    ObjectContext { app_id: &setup.app_id, cycle_id, settings: &setup.settings, mapping, redacted, connector, dry_run: false, log_skips: false, known_targets: None }
+    ObjectContext {
+        app_id: &setup.app_id,
+        cycle_id,
+        settings: &setup.settings,
+        mapping,
+        redacted,
+        connector,
+        dry_run: false,
+        log_skips: false,
+        known_targets: None,
+    }
 }
 
 impl Runner {
@@ -180,7 +196,8 @@ impl Runner {
             return Ok(RunOutcome::DeletesStaged(self.staged_count().await?));
         }
         let now = now_ms();
-        let resuming = matches!(self.job.state, JobState::Running | JobState::Paused) && self.job.cycle_id.is_some() && self.job.phase.is_some();
+        let resuming =
+            matches!(self.job.state, JobState::Running | JobState::Paused) && self.job.cycle_id.is_some() && self.job.phase.is_some();
         let head = {
             let mut c = self.store.conn().await?;
             changes::head(&mut c).await?
@@ -190,7 +207,10 @@ impl Runner {
             || run_requested
             || resuming
             || self.job.next_run_at.is_none_or(|t| t <= now)
-            || (self.setup.settings.continuous && !needs_initial && self.job.quarantine_reason.is_none() && self.job.watermark.is_some_and(|w| w < head));
+            || (self.setup.settings.continuous
+                && !needs_initial
+                && self.job.quarantine_reason.is_none()
+                && self.job.watermark.is_some_and(|w| w < head));
         if !due {
             return Ok(RunOutcome::NotDue);
         }
@@ -206,7 +226,9 @@ impl Runner {
             j.first_cycle_at.get_or_insert(now);
             if needs_initial {
                 let mut c = self.store.conn().await?;
-                let total: i64 = sqlx::query_scalar::<_, i64>("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM groups)").fetch_one(&mut *c).await?;
+                let total: i64 = sqlx::query_scalar::<_, i64>("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM groups)")
+                    .fetch_one(&mut *c)
+                    .await?;
                 self.job.progress.total = total.max(0) as u64;
             }
         }
@@ -263,7 +285,12 @@ impl Runner {
 
     /// Commits one page and moves the phase's cursor to `cursor` — unless a failure stops the job, in
     /// which case the cursor stays so the page is processed again by the next run.
-    async fn commit_at(&mut self, results: Vec<ObjectResult>, processed: u64, cursor: Option<String>) -> Result<Option<RunOutcome>, SyncError> {
+    async fn commit_at(
+        &mut self,
+        results: Vec<ObjectResult>,
+        processed: u64,
+        cursor: Option<String>,
+    ) -> Result<Option<RunOutcome>, SyncError> {
         let app = self.setup.app_id.clone();
         if cursor.is_some() && results.iter().all(|r| r.fatal.is_none()) {
             self.job.cursor = cursor;
@@ -307,7 +334,8 @@ impl Runner {
         st::delete_links(&mut tx, &app, &unlink).await?;
         st::insert_logs(&mut tx, &logs).await?;
         if !membership.is_empty() && self.setup.sync_members {
-            let containing: Vec<String> = groups::containing(&mut tx, &membership).await?.into_iter().map(|(g, _)| g).collect::<HashSet<_>>().into_iter().collect();
+            let containing: Vec<String> =
+                groups::containing(&mut tx, &membership).await?.into_iter().map(|(g, _)| g).collect::<HashSet<_>>().into_iter().collect();
             st::mark_refs_pending(&mut tx, &app, &containing).await?;
         }
         tx.commit().await?;
@@ -342,8 +370,10 @@ impl Runner {
         let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
         // The managers of these users that the job already manages: their references go into the creates.
         let known = if object == ObjectType::User {
-            let referenced: Vec<String> =
-                items.iter().filter_map(|(o, _, _)| if let SourceObject::User(u) = o { u.manager.as_ref().map(|m| m.id.clone()) } else { None }).collect();
+            let referenced: Vec<String> = items
+                .iter()
+                .filter_map(|(o, _, _)| if let SourceObject::User(u) = o { u.manager.as_ref().map(|m| m.id.clone()) } else { None })
+                .collect();
             match self.store.conn().await {
                 Ok(mut c) => st::active_target_ids(&mut c, &self.setup.app_id, &referenced).await.unwrap_or_default(),
                 Err(_) => HashMap::new(),
@@ -397,8 +427,12 @@ impl Runner {
             let (objs, links) = {
                 let mut c = self.store.conn().await?;
                 let objs: Vec<SourceObject> = match object {
-                    ObjectType::User => users::by_id_after(&mut c, &after, PAGE).await?.into_iter().map(|u| SourceObject::User(Box::new(u))).collect(),
-                    ObjectType::Group => groups::by_id_after(&mut c, &after, PAGE).await?.into_iter().map(|g| SourceObject::Group(Box::new(g))).collect(),
+                    ObjectType::User => {
+                        users::by_id_after(&mut c, &after, PAGE).await?.into_iter().map(|u| SourceObject::User(Box::new(u))).collect()
+                    }
+                    ObjectType::Group => {
+                        groups::by_id_after(&mut c, &after, PAGE).await?.into_iter().map(|g| SourceObject::Group(Box::new(g))).collect()
+                    }
                 };
                 let ids: Vec<String> = objs.iter().map(|o| o.id()).collect();
                 let links = st::links(&mut c, &app, &ids).await?;
@@ -551,13 +585,19 @@ impl Runner {
         let scope_setting = self.setup.settings.scope;
         let mut c = self.store.conn().await?;
         let mut found: HashMap<String, SourceObject> = match object {
-            ObjectType::User => users::get_many(&mut c, ids).await?.into_iter().map(|u| (u.id.to_string(), SourceObject::User(Box::new(u)))).collect(),
-            ObjectType::Group => groups::get_many(&mut c, ids).await?.into_iter().map(|g| (g.id.to_string(), SourceObject::Group(Box::new(g)))).collect(),
+            ObjectType::User => {
+                users::get_many(&mut c, ids).await?.into_iter().map(|u| (u.id.to_string(), SourceObject::User(Box::new(u)))).collect()
+            }
+            ObjectType::Group => {
+                groups::get_many(&mut c, ids).await?.into_iter().map(|g| (g.id.to_string(), SourceObject::Group(Box::new(g)))).collect()
+            }
         };
         let links = st::links(&mut c, app, ids).await?;
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {
-            let obj = found.remove(id).unwrap_or_else(|| SourceObject::Gone { id: id.clone(), object_type: object_type_name(object).to_string() });
+            let obj = found
+                .remove(id)
+                .unwrap_or_else(|| SourceObject::Gone { id: id.clone(), object_type: object_type_name(object).to_string() });
             if matches!(obj, SourceObject::Gone { .. }) && !links.contains_key(id) {
                 continue;
             }
@@ -580,7 +620,8 @@ impl Runner {
                 let mut c = self.store.conn().await?;
                 let links = st::pending_refs(&mut c, &app, "user", &after, PAGE).await?;
                 let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
-                let sources: HashMap<String, crate::model::User> = users::get_many(&mut c, &ids).await?.into_iter().map(|u| (u.id.to_string(), u)).collect();
+                let sources: HashMap<String, crate::model::User> =
+                    users::get_many(&mut c, &ids).await?.into_iter().map(|u| (u.id.to_string(), u)).collect();
                 let referenced: Vec<String> = sources.values().filter_map(|u| u.manager.as_ref().map(|m| m.id.clone())).collect();
                 let targets = st::active_target_ids(&mut c, &app, &referenced).await?;
                 (links, sources, targets)
@@ -750,7 +791,8 @@ impl Runner {
         j.state = JobState::Idle;
         j.next_run_at = Some(now + i64::from(self.setup.settings.interval_minutes) * 60_000);
         if policy::failure_rate_quarantines(failed, processed, in_scope) {
-            let detail = format!("{failed} of {processed} objects failed in this cycle (over 40%); see the provisioning logs for the errors");
+            let detail =
+                format!("{failed} of {processed} objects failed in this cycle (over 40%); see the provisioning logs for the errors");
             return self.quarantine("EncounteredEscrowProportionThreshold", &detail).await;
         }
         j.quarantine_reason = None;
@@ -769,7 +811,15 @@ fn object_type_name(o: ObjectType) -> &'static str {
     }
 }
 
-fn log_for(setup: &JobSetup, cycle_id: &str, l: &Link, action: LogAction, status: LogStatus, steps: Vec<Step>, props: Vec<ModifiedProperty>) -> LogEntry {
+fn log_for(
+    setup: &JobSetup,
+    cycle_id: &str,
+    l: &Link,
+    action: LogAction,
+    status: LogStatus,
+    steps: Vec<Step>,
+    props: Vec<ModifiedProperty>,
+) -> LogEntry {
     LogEntry {
         id: uuid::Uuid::new_v4().to_string(),
         app_id: setup.app_id.clone(),
@@ -787,7 +837,8 @@ fn log_for(setup: &JobSetup, cycle_id: &str, l: &Link, action: LogAction, status
 }
 
 fn reference_failure(setup: &JobSetup, cycle_id: &str, l: &Link, e: crate::connector::ConnectorError) -> ObjectResult {
-    let mut log = log_for(setup, cycle_id, l, LogAction::Update, LogStatus::Failure, vec![Step::new("Export", false, e.message.clone())], Vec::new());
+    let mut log =
+        log_for(setup, cycle_id, l, LogAction::Update, LogStatus::Failure, vec![Step::new("Export", false, e.message.clone())], Vec::new());
     log.error_code = Some(e.code().to_string());
     log.detail.error = Some(e.message.clone());
     log.detail.recommendation = Some(e.recommendation().to_string());
@@ -840,7 +891,11 @@ async fn write_references(
         if l.exported.refs.get(path) == Some(ids) {
             continue;
         }
-        let value = if translated.len() == 1 { json!({"value": translated[0]}) } else { json!(translated.iter().map(|t| json!({"value": t})).collect::<Vec<_>>()) };
+        let value = if translated.len() == 1 {
+            json!({"value": translated[0]})
+        } else {
+            json!(translated.iter().map(|t| json!({"value": t})).collect::<Vec<_>>())
+        };
         props.push(diff::property(path, None, Some(value.clone()), &setup.redacted_user));
         changes.push(AttributeChange { path: path.clone(), value: Some(value) });
         exported_refs.insert(path.clone(), ids.clone());
@@ -860,7 +915,15 @@ async fn write_references(
         Ok(sent) => {
             next.exported.refs = exported_refs;
             next.export_hash = next.exported.hash();
-            let mut log = log_for(setup, cycle_id, &l, LogAction::Update, LogStatus::Success, vec![Step::new("Export", true, "references written (second pass, once their targets exist)")], props);
+            let mut log = log_for(
+                setup,
+                cycle_id,
+                &l,
+                LogAction::Update,
+                LogStatus::Success,
+                vec![Step::new("Export", true, "references written (second pass, once their targets exist)")],
+                props,
+            );
             log.detail.requests = sent.exchanges;
             ObjectResult { link: Some(next), log: Some(log), ..Default::default() }
         }
@@ -892,8 +955,20 @@ async fn write_members(setup: &JobSetup, connector: &dyn Connector, cycle_id: &s
         Ok(sent) => {
             next.exported.members = Some(want);
             next.export_hash = next.exported.hash();
-            let prop = ModifiedProperty { name: "members".into(), old_value: Some(json!({"count": old.len()})), new_value: Some(json!({"added": add, "removed": remove})) };
-            let mut log = log_for(setup, cycle_id, &l, LogAction::Update, LogStatus::Success, vec![Step::new("Export", true, format!("{} member(s) added, {} removed", add.len(), remove.len()))], vec![prop]);
+            let prop = ModifiedProperty {
+                name: "members".into(),
+                old_value: Some(json!({"count": old.len()})),
+                new_value: Some(json!({"added": add, "removed": remove})),
+            };
+            let mut log = log_for(
+                setup,
+                cycle_id,
+                &l,
+                LogAction::Update,
+                LogStatus::Success,
+                vec![Step::new("Export", true, format!("{} member(s) added, {} removed", add.len(), remove.len()))],
+                vec![prop],
+            );
             log.detail.requests = sent.exchanges;
             ObjectResult { link: Some(next), log: Some(log), counts: Counts { updated: 1, ..Default::default() }, ..Default::default() }
         }

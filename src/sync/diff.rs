@@ -48,7 +48,11 @@ pub fn fnv_hex(text: &str) -> String {
 
 /// The changes that bring `old` to `desired` (attributes only; never removals) and the modified
 /// properties for the log, masking the paths in `redacted`.
-pub fn changes(old: &BTreeMap<String, J>, desired: &BTreeMap<String, J>, redacted: &HashSet<String>) -> (Vec<AttributeChange>, Vec<ModifiedProperty>) {
+pub fn changes(
+    old: &BTreeMap<String, J>,
+    desired: &BTreeMap<String, J>,
+    redacted: &HashSet<String>,
+) -> (Vec<AttributeChange>, Vec<ModifiedProperty>) {
     let mut out = Vec::new();
     let mut props = Vec::new();
     for (path, value) in desired {
@@ -104,7 +108,7 @@ pub fn value_at<'a>(resource: &'a J, path: &ScimPath) -> Option<&'a J> {
             e.as_object().and_then(|o| key(o, &f.attribute)).is_some_and(|x| match x {
                 J::String(s) => s.eq_ignore_ascii_case(&f.value),
                 J::Bool(b) => b.to_string().eq_ignore_ascii_case(&f.value),
-                other => other.to_string() == f.value,
+                other => serde_json::from_str::<J>(&f.value).ok().as_ref() == Some(other),
             })
         })?,
     };

@@ -33,7 +33,9 @@ impl JobState {
 
     /// Parses the stored spelling.
     pub fn parse(s: &str) -> Option<JobState> {
-        [JobState::Idle, JobState::Running, JobState::Paused, JobState::Quarantined, JobState::DeletesStaged].into_iter().find(|j| j.as_str() == s)
+        [JobState::Idle, JobState::Running, JobState::Paused, JobState::Quarantined, JobState::DeletesStaged]
+            .into_iter()
+            .find(|j| j.as_str() == s)
     }
 }
 

@@ -41,9 +41,17 @@ impl LogAction {
 
     /// Parses the stored spelling (case-insensitive).
     pub fn parse(s: &str) -> Option<LogAction> {
-        [LogAction::Create, LogAction::Update, LogAction::Disable, LogAction::Delete, LogAction::StagedDelete, LogAction::Skip, LogAction::Other]
-            .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+        [
+            LogAction::Create,
+            LogAction::Update,
+            LogAction::Disable,
+            LogAction::Delete,
+            LogAction::StagedDelete,
+            LogAction::Skip,
+            LogAction::Other,
+        ]
+        .into_iter()
+        .find(|a| a.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -73,7 +81,9 @@ impl LogStatus {
 
     /// Parses the stored spelling (case-insensitive).
     pub fn parse(s: &str) -> Option<LogStatus> {
-        [LogStatus::Success, LogStatus::Failure, LogStatus::Skipped, LogStatus::Warning].into_iter().find(|a| a.as_str().eq_ignore_ascii_case(s))
+        [LogStatus::Success, LogStatus::Failure, LogStatus::Skipped, LogStatus::Warning]
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
     }
 }
 

@@ -81,7 +81,12 @@ fn redacted(m: &CompiledMapping) -> HashSet<String> {
 
 impl JobSetup {
     /// Compiles an app's configuration for the engine.
-    pub fn new(app_id: &str, settings: ProvisioningSettings, mappings: &AppMappings, concurrency: u32) -> Result<JobSetup, Vec<MappingError>> {
+    pub fn new(
+        app_id: &str,
+        settings: ProvisioningSettings,
+        mappings: &AppMappings,
+        concurrency: u32,
+    ) -> Result<JobSetup, Vec<MappingError>> {
         let compiled = mappings.compile()?;
         let sync_members = compiled.group.attributes().iter().any(|a| a.mapping().target.eq_ignore_ascii_case("members"));
         Ok(JobSetup {
@@ -116,12 +121,28 @@ async fn load_object(store: &Store, setup: &JobSetup, id: &str) -> Result<(Sourc
     Ok((obj, object, assigned, link))
 }
 
-fn object_ctx<'a>(setup: &'a JobSetup, connector: &'a dyn Connector, run_id: &'a str, object: ObjectType, dry_run: bool) -> ObjectContext<'a> {
+fn object_ctx<'a>(
+    setup: &'a JobSetup,
+    connector: &'a dyn Connector,
+    run_id: &'a str,
+    object: ObjectType,
+    dry_run: bool,
+) -> ObjectContext<'a> {
     let (mapping, redacted) = match object {
         ObjectType::User => (&setup.mappings.user, &setup.redacted_user),
         ObjectType::Group => (&setup.mappings.group, &setup.redacted_group),
     };
-    ObjectContext { app_id: &setup.app_id, cycle_id: run_id, settings: &setup.settings, mapping, redacted, connector, dry_run, log_skips: true, known_targets: None }
+    ObjectContext {
+        app_id: &setup.app_id,
+        cycle_id: run_id,
+        settings: &setup.settings,
+        mapping,
+        redacted,
+        connector,
+        dry_run,
+        log_skips: true,
+        known_targets: None,
+    }
 }
 
 /// Provisions one user (or a group and up to 5 of its members) now, through the same code path as a
@@ -140,7 +161,10 @@ pub async fn on_demand(store: &Store, setup: &JobSetup, connector: &dyn Connecto
             .map(|(_, m, _)| m)
             .collect();
         if members.len() > 5 {
-            return Err(SyncError::Invalid(format!("on-demand provisioning takes a group with at most 5 members; this one has {}", members.len())));
+            return Err(SyncError::Invalid(format!(
+                "on-demand provisioning takes a group with at most 5 members; this one has {}",
+                members.len()
+            )));
         }
         drop(c);
         let mut first = Vec::new();
@@ -192,8 +216,12 @@ pub async fn preview(store: &Store, setup: &JobSetup, connector: &dyn Connector,
         while out.len() < limit {
             let mut c = store.conn().await?;
             let objs: Vec<SourceObject> = match object {
-                ObjectType::User => users::by_id_after(&mut c, &after, 200).await?.into_iter().map(|u| SourceObject::User(Box::new(u))).collect(),
-                ObjectType::Group => groups::by_id_after(&mut c, &after, 200).await?.into_iter().map(|g| SourceObject::Group(Box::new(g))).collect(),
+                ObjectType::User => {
+                    users::by_id_after(&mut c, &after, 200).await?.into_iter().map(|u| SourceObject::User(Box::new(u))).collect()
+                }
+                ObjectType::Group => {
+                    groups::by_id_after(&mut c, &after, 200).await?.into_iter().map(|g| SourceObject::Group(Box::new(g))).collect()
+                }
             };
             if objs.is_empty() {
                 break;
@@ -217,7 +245,11 @@ pub async fn preview(store: &Store, setup: &JobSetup, connector: &dyn Connector,
                     let mut e = object::staged_entry(&ctx, &l, setup.settings.deletion_threshold, 1);
                     e.action = if staged == "delete" { log::LogAction::Delete } else { log::LogAction::Disable };
                     e.status = log::LogStatus::Success;
-                    e.detail.steps = vec![log::Step::new("Export", true, format!("preview: would {staged} target account {}", l.target_id.clone().unwrap_or_default()))];
+                    e.detail.steps = vec![log::Step::new(
+                        "Export",
+                        true,
+                        format!("preview: would {staged} target account {}", l.target_id.clone().unwrap_or_default()),
+                    )];
                     out.push(e);
                     continue;
                 }

@@ -118,7 +118,15 @@ impl Trace {
     }
 }
 
-fn entry(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, target_id: Option<String>, action: LogAction, status: LogStatus, t: Trace) -> LogEntry {
+fn entry(
+    ctx: &ObjectContext<'_>,
+    obj: &SourceObject,
+    link: Option<&Link>,
+    target_id: Option<String>,
+    action: LogAction,
+    status: LogStatus,
+    t: Trace,
+) -> LogEntry {
     LogEntry {
         id: uuid::Uuid::new_v4().to_string(),
         app_id: ctx.app_id.to_string(),
@@ -181,7 +189,13 @@ struct Desired {
     refs_sent: bool,
 }
 
-fn desired(src: &dyn Source, mapping: &CompiledMapping, phase: Phase, env: &mut dyn Env, known: Option<&HashMap<String, String>>) -> Desired {
+fn desired(
+    src: &dyn Source,
+    mapping: &CompiledMapping,
+    phase: Phase,
+    env: &mut dyn Env,
+    known: Option<&HashMap<String, String>>,
+) -> Desired {
     let mut r = resolve(src, mapping, phase, env);
     let mut with_refs = r.clone();
     let refs_raw = r.take_references();
@@ -236,7 +250,14 @@ fn escrow(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, e: &
     l
 }
 
-fn failed(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, action: LogAction, mut t: Trace, e: ConnectorError) -> ObjectResult {
+fn failed(
+    ctx: &ObjectContext<'_>,
+    obj: &SourceObject,
+    link: Option<&Link>,
+    action: LogAction,
+    mut t: Trace,
+    e: ConnectorError,
+) -> ObjectResult {
     if let Some(x) = &e.exchange {
         t.requests.push(x.clone());
     }
@@ -246,7 +267,8 @@ fn failed(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, acti
     log.detail.error = Some(e.message.clone());
     let l = escrow(ctx, obj, link, &e);
     let retry = l.next_attempt_at.map(|ms| crate::store::ms_to_dt(ms).to_rfc3339()).unwrap_or_default();
-    log.detail.recommendation = Some(format!("{} This operation was tried {} time(s); it will be retried after {retry}.", e.recommendation(), l.attempts));
+    log.detail.recommendation =
+        Some(format!("{} This operation was tried {} time(s); it will be retried after {retry}.", e.recommendation(), l.attempts));
     let fatal = e.quarantines().then(|| e.clone());
     ObjectResult {
         link: if fatal.is_some() { None } else { Some(l) },
@@ -258,7 +280,13 @@ fn failed(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, acti
 }
 
 /// Processes one object: decides, sends (unless `dry_run`), and explains.
-pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, assigned: bool, env: &mut (dyn Env + Send)) -> ObjectResult {
+pub async fn process(
+    ctx: &ObjectContext<'_>,
+    obj: &SourceObject,
+    link: Option<&Link>,
+    assigned: bool,
+    env: &mut (dyn Env + Send),
+) -> ObjectResult {
     let mut t = Trace::new();
     let object = ctx.mapping.object();
     match obj {
@@ -297,7 +325,8 @@ pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&
                 match found.value {
                     Some(obj_found) => {
                         tried.push(format!("{} → found {}", q.scim_filter(), obj_found.id));
-                        t.steps.push(Step::new("Match", true, format!("matched target account {} on {}", obj_found.id, q.target)).with(tried));
+                        t.steps
+                            .push(Step::new("Match", true, format!("matched target account {} on {}", obj_found.id, q.target)).with(tried));
                         return adopt(ctx, obj, link, obj_found, t, env).await;
                     }
                     None => tried.push(format!("{} → no account", q.scim_filter())),
@@ -361,7 +390,11 @@ pub async fn process(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&
                     Ok(found) => {
                         t.requests.extend(found.exchanges);
                         if let Some(o) = found.value {
-                            t.steps.push(Step::new("Match", true, format!("create answered conflict; matched and adopted target account {} on {}", o.id, q.target)));
+                            t.steps.push(Step::new(
+                                "Match",
+                                true,
+                                format!("create answered conflict; matched and adopted target account {} on {}", o.id, q.target),
+                            ));
                             return adopt(ctx, obj, link, o, t, env).await;
                         }
                     }
@@ -401,11 +434,22 @@ fn skip(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, t: Tra
 }
 
 /// An account was matched: link it, and update what differs from what it holds.
-async fn adopt(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, found: crate::connector::TargetObject, t: Trace, env: &mut (dyn Env + Send)) -> ObjectResult {
+async fn adopt(
+    ctx: &ObjectContext<'_>,
+    obj: &SourceObject,
+    link: Option<&Link>,
+    found: crate::connector::TargetObject,
+    t: Trace,
+    env: &mut (dyn Env + Send),
+) -> ObjectResult {
     let d = desired(source_of(obj).expect("present"), ctx.mapping, Phase::Update, env, None);
     let current = diff::read_paths(&found.resource, d.attrs.keys());
     let exported = Exported {
-        attrs: current.iter().filter(|(p, v)| d.attrs.get(*p).is_some_and(|w| diff::same_value(v, w))).map(|(p, _)| (p.clone(), d.attrs[p].clone())).collect(),
+        attrs: current
+            .iter()
+            .filter(|(p, v)| d.attrs.get(*p).is_some_and(|w| diff::same_value(v, w)))
+            .map(|(p, _)| (p.clone(), d.attrs[p].clone()))
+            .collect(),
         refs: BTreeMap::new(),
         members: None,
     };
@@ -416,7 +460,16 @@ async fn adopt(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>,
 
 /// Sends the changed attributes of a linked object.
 #[allow(clippy::too_many_arguments)]
-async fn update(ctx: &ObjectContext<'_>, obj: &SourceObject, l: &Link, target_id: String, d: Desired, action: LogAction, mut t: Trace, adopted: bool) -> ObjectResult {
+async fn update(
+    ctx: &ObjectContext<'_>,
+    obj: &SourceObject,
+    l: &Link,
+    target_id: String,
+    d: Desired,
+    action: LogAction,
+    mut t: Trace,
+    adopted: bool,
+) -> ObjectResult {
     let object = ctx.mapping.object();
     if !d.failures.is_empty() {
         t.steps.push(Step::new("Map", false, "some attribute mappings failed").with(d.explained.clone()));
@@ -457,7 +510,8 @@ async fn update(ctx: &ObjectContext<'_>, obj: &SourceObject, l: &Link, target_id
     t.props = props;
     if ctx.dry_run {
         t.steps.push(Step::new("Export", true, format!("preview: would update {} attribute(s)", changes.len())));
-        let mut r = ObjectResult { log: Some(entry(ctx, obj, Some(l), Some(target_id), action, LogStatus::Success, t)), ..Default::default() };
+        let mut r =
+            ObjectResult { log: Some(entry(ctx, obj, Some(l), Some(target_id), action, LogStatus::Success, t)), ..Default::default() };
         r.counts.updated = 1;
         return r;
     }
@@ -513,7 +567,11 @@ fn deprovision(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>,
     } else if l.state == "disabled" {
         None
     } else if ctx.settings.skip_out_of_scope_deletions {
-        t.steps.push(Step::new("Export", true, "skipped: SkipOutOfScopeDeletions is on, so accounts that leave scope are left as they are"));
+        t.steps.push(Step::new(
+            "Export",
+            true,
+            "skipped: SkipOutOfScopeDeletions is on, so accounts that leave scope are left as they are",
+        ));
         return skip(ctx, obj, link, t);
     } else {
         actions.update.then_some("disable")
@@ -560,8 +618,16 @@ pub async fn run_staged(ctx: &ObjectContext<'_>, l: &Link) -> ObjectResult {
     match res {
         Ok(sent) => {
             t.requests.extend(sent.exchanges);
-            t.steps.push(Step::new("Export", true, format!("{} target account {target_id}", if action == "delete" { "deleted" } else { "disabled" })));
-            let mut r = ObjectResult { log: Some(entry(ctx, &obj, Some(l), Some(target_id), log_action, LogStatus::Success, t)), membership_changed: true, ..Default::default() };
+            t.steps.push(Step::new(
+                "Export",
+                true,
+                format!("{} target account {target_id}", if action == "delete" { "deleted" } else { "disabled" }),
+            ));
+            let mut r = ObjectResult {
+                log: Some(entry(ctx, &obj, Some(l), Some(target_id), log_action, LogStatus::Success, t)),
+                membership_changed: true,
+                ..Default::default()
+            };
             if action == "delete" {
                 r.unlink = Some(l.source_id.clone());
                 r.counts.deleted = 1;

@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn quarantine_schedule() {
-        let h = |n| Duration::from_secs(n * 3600);
+        let h = |n: u64| Duration::from_secs(n * 3600);
         assert_eq!([1, 2, 3, 4, 9].map(quarantine_delay), [h(6), h(12), h(24), h(24), h(24)]);
     }
 }

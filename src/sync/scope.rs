@@ -16,7 +16,10 @@ pub struct ScopeIndex {
 }
 
 async fn assignments(conn: &mut AnyConnection, app_id: &str) -> Result<(Vec<String>, Vec<String>)> {
-    let rows = sqlx::query("SELECT principal_id, principal_type FROM app_assignments WHERE app_id = $1").bind(app_id.to_string()).fetch_all(conn).await?;
+    let rows = sqlx::query("SELECT principal_id, principal_type FROM app_assignments WHERE app_id = $1")
+        .bind(app_id.to_string())
+        .fetch_all(conn)
+        .await?;
     let (mut users, mut groups) = (Vec::new(), Vec::new());
     for r in rows {
         let id: String = r.try_get("principal_id")?;

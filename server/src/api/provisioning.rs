@@ -120,10 +120,12 @@ fn csv_field(s: &str) -> String {
 
 /// The entries as CSV: one row per entry, the steps joined in one column.
 pub fn to_csv(entries: &[LogEntry]) -> String {
-    let mut out = String::from("time,cycleId,action,status,objectType,sourceId,displayName,targetId,errorCode,error,steps,modifiedProperties\n");
+    let mut out =
+        String::from("time,cycleId,action,status,objectType,sourceId,displayName,targetId,errorCode,error,steps,modifiedProperties\n");
     for e in entries {
         let steps: Vec<String> = e.detail.steps.iter().map(|s| format!("{}: {}", s.name, s.summary)).collect();
-        let props: Vec<String> = e.detail.modified_properties.iter().map(|p| format!("{}={}", p.name, p.new_value.clone().unwrap_or(Value::Null))).collect();
+        let props: Vec<String> =
+            e.detail.modified_properties.iter().map(|p| format!("{}={}", p.name, p.new_value.clone().unwrap_or(Value::Null))).collect();
         let row = [
             e.at.to_rfc3339(),
             e.cycle_id.clone(),
@@ -146,14 +148,24 @@ pub fn to_csv(entries: &[LogEntry]) -> String {
 
 /// `GET …/logs?status=&action=&identity=&since=&until=&cycleId=&top=&after=&format=csv|json`: newest
 /// first. `format=csv` or `format=json` downloads the filtered entries (up to 10,000) as a file.
-pub async fn logs(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>, Query(p): Query<LogsParams>) -> ApiResult<Response> {
+pub async fn logs(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    Query(p): Query<LogsParams>,
+) -> ApiResult<Response> {
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(v) => Some(LogStatus::parse(v).ok_or_else(|| ServiceError::invalid("status", "must be Success, Failure, Skipped or Warning"))?),
+        Some(v) => {
+            Some(LogStatus::parse(v).ok_or_else(|| ServiceError::invalid("status", "must be Success, Failure, Skipped or Warning"))?)
+        }
     };
     let action = match p.action.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(v) => Some(LogAction::parse(v).ok_or_else(|| ServiceError::invalid("action", "must be Create, Update, Disable, Delete, StagedDelete, Skip or Other"))?),
+        Some(v) => Some(
+            LogAction::parse(v)
+                .ok_or_else(|| ServiceError::invalid("action", "must be Create, Update, Disable, Delete, StagedDelete, Skip or Other"))?,
+        ),
     };
     let mut q = LogQuery {
         status,
@@ -188,10 +200,17 @@ pub async fn logs(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Pa
         Some(other) => Err(ServiceError::invalid("format", format!("'{other}' is not csv or json")).into()),
         None => {
             let page = prov::logs(&s.store, &a, &id, &q).await?;
-            let keep: Vec<(&str, String)> = [("status", p.status), ("action", p.action), ("identity", p.identity), ("since", p.since), ("until", p.until), ("cycleId", p.cycle_id)]
-                .into_iter()
-                .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
-                .collect();
+            let keep: Vec<(&str, String)> = [
+                ("status", p.status),
+                ("action", p.action),
+                ("identity", p.identity),
+                ("since", p.since),
+                ("until", p.until),
+                ("cycleId", p.cycle_id),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
+            .collect();
             Ok(list_response(&format!("/api/v1/apps/{id}/provisioning/logs"), page, p.top, &keep))
         }
     }
