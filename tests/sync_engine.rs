@@ -350,6 +350,16 @@ async fn unauthorized_quarantines_at_once_and_restart_clears() {
     assert!(q.detail.contains("401"), "{}", q.detail);
     assert!(st.next_run_at.is_none() || st.next_run_at.unwrap() > chrono::Utc::now() + chrono::Duration::hours(5));
     assert_eq!(st.escrowed, 0, "no per-object escrow flood");
+    // The quarantine is in the audit log, without the token.
+    let audit = provisio::service::admins::list_audit(
+        &env.store,
+        &env.actor,
+        &provisio::model::AuditQuery { action: Some("Quarantine".into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(audit.items.len(), 1);
+    assert!(!serde_json::to_string(&audit.items).unwrap().contains("wrong-token-xyz"));
     // Fix the token, restart: quarantine clears and everything is created.
     apps::put_credentials(
         &env.store,

@@ -362,7 +362,21 @@ impl Runner {
         j.state = JobState::Quarantined;
         j.next_run_at = Some(now + policy::quarantine_delay(j.quarantine_level as u32).as_millis() as i64);
         tracing::warn!(app = %j.app_id, reason, "provisioning job quarantined");
-        self.save().await?;
+        let entry = crate::store::audit::NewAudit {
+            actor: "provisioning".into(),
+            action: "Quarantine".into(),
+            target_type: "app".into(),
+            target_id: Some(j.app_id.clone()),
+            target_name: None,
+            ip: None,
+            details: json!({"reason": reason, "detail": detail, "level": j.quarantine_level, "nextRunAt": j.next_run_at}),
+        };
+        let mut tx = self.store.begin().await?;
+        if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + self.setup.lease_ms).await? {
+            return Err(SyncError::Fenced);
+        }
+        crate::store::audit::append(&mut tx, &entry).await?;
+        tx.commit().await?;
         Ok(RunOutcome::Quarantined { reason: reason.to_string() })
     }
 
