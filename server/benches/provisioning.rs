@@ -388,7 +388,10 @@ async fn on_demand_and_continuous(out: &mut Vec<String>) {
 #[tokio::main]
 async fn main() {
     if std::env::var("BENCH_TRACE").is_ok() {
-        tracing_subscriber::fmt().with_env_filter("provisio=info").with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("BENCH_TRACE").ok().filter(|v| v.contains('=')).unwrap_or_else(|| "provisio=info".into()))
+            .with_writer(std::io::stderr)
+            .init();
     }
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let want = |names: &[&str]| only.is_empty() || names.iter().any(|n| *n == only);

@@ -291,58 +291,60 @@ impl Runner {
         processed: u64,
         cursor: Option<String>,
     ) -> Result<Option<RunOutcome>, SyncError> {
-        let app = self.setup.app_id.clone();
+        let w = self.prepare(results, processed, cursor);
+        let written = write_page(&self.store, w).await?;
+        self.after_write(written).await
+    }
+
+    /// Folds a page's results into the job (counts, progress, cursor) and gathers what to write.
+    fn prepare(&mut self, results: Vec<ObjectResult>, processed: u64, cursor: Option<String>) -> PageWrite {
         if cursor.is_some() && results.iter().all(|r| r.fatal.is_none()) {
             self.job.cursor = cursor;
         }
-        let mut put = Vec::new();
-        let mut unlink = Vec::new();
-        let mut logs: Vec<LogEntry> = Vec::new();
-        let mut fatal = None;
-        let mut membership = Vec::new();
+        let mut w = PageWrite {
+            app: self.setup.app_id.clone(),
+            epoch: self.epoch,
+            lease_ms: self.setup.lease_ms,
+            sync_members: self.setup.sync_members,
+            job: JobRow::new("", 0),
+            put: Vec::new(),
+            unlink: Vec::new(),
+            logs: Vec::new(),
+            membership: Vec::new(),
+            fatal: None,
+        };
         for r in results {
             self.counts.add(&r.counts);
             if let Some(l) = r.link {
                 if r.membership_changed && l.object_type == "user" {
-                    membership.push(l.source_id.clone());
+                    w.membership.push(l.source_id.clone());
                 }
-                put.push(l);
+                w.put.push(l);
             } else if r.membership_changed {
-                membership.extend(r.unlink.clone());
+                w.membership.extend(r.unlink.clone());
             }
             if let Some(id) = r.unlink {
-                unlink.push(id);
+                w.unlink.push(id);
             }
             if let Some(l) = r.log {
-                logs.push(l);
+                w.logs.push(l);
             }
-            if fatal.is_none() {
-                fatal = r.fatal;
+            if w.fatal.is_none() {
+                w.fatal = r.fatal;
             }
         }
         self.job.progress.processed += processed;
         self.job.progress.counts = self.counts;
-        let enabled_now = {
-            let mut c = self.store.conn().await?;
-            st::get_job(&mut c, &app).await?.map(|j| j.enabled).unwrap_or(false)
-        };
-        let mut tx = self.store.begin().await?;
-        if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + self.setup.lease_ms).await? {
-            return Err(SyncError::Fenced);
-        }
-        st::put_links(&mut tx, &app, &put, now_ms()).await?;
-        st::delete_links(&mut tx, &app, &unlink).await?;
-        st::insert_logs(&mut tx, &logs).await?;
-        if !membership.is_empty() && self.setup.sync_members {
-            let containing: Vec<String> =
-                groups::containing(&mut tx, &membership).await?.into_iter().map(|(g, _)| g).collect::<HashSet<_>>().into_iter().collect();
-            st::mark_refs_pending(&mut tx, &app, &containing).await?;
-        }
-        tx.commit().await?;
-        if let Some(e) = fatal {
+        w.job = self.job.clone();
+        w
+    }
+
+    /// After a page is written: quarantine on a failure that stops the job, pause when status went Off.
+    async fn after_write(&mut self, written: Written) -> Result<Option<RunOutcome>, SyncError> {
+        if let Some(e) = written.fatal {
             return Ok(Some(self.quarantine("EncounteredQuarantineException", &e.message).await?));
         }
-        if !enabled_now && !self.force {
+        if !written.enabled && !self.force {
             self.job.state = JobState::Paused;
             self.save().await?;
             return Ok(Some(RunOutcome::Paused));
@@ -426,7 +428,9 @@ impl Runner {
         }
     }
 
-    /// Initial cycle: every user (or group) in id order, a page at a time.
+    /// Initial cycle: every user (or group) in id order, a page at a time. Pipelined: a page's results
+    /// are written while the next page is processed (a crash loses at most the two uncommitted pages,
+    /// which the resumed cycle matches again).
     async fn scan(&mut self, object: ObjectType) -> Result<Option<RunOutcome>, SyncError> {
         if !self.mapping_enabled(object) {
             return Ok(None);
@@ -436,7 +440,9 @@ impl Runner {
             let mut c = self.store.conn().await?;
             ScopeIndex::build(&mut c, &app, self.setup.settings.scope).await?
         };
+        let mut pending: Option<PageWrite> = None;
         loop {
+            let t0 = std::time::Instant::now();
             let after = self.job.cursor.clone().unwrap_or_default();
             let (objs, links) = {
                 let mut c = self.store.conn().await?;
@@ -453,6 +459,12 @@ impl Runner {
                 (objs, links)
             };
             if objs.is_empty() {
+                if let Some(w) = pending.take() {
+                    let written = write_page(&self.store, w).await?;
+                    if let Some(out) = self.after_write(written).await? {
+                        return Ok(Some(out));
+                    }
+                }
                 return Ok(None);
             }
             let last = objs.last().map(|o| o.id());
@@ -475,10 +487,31 @@ impl Runner {
                     (o, link, assigned)
                 })
                 .collect();
-            let results = self.process_all(object, items).await;
-            if let Some(out) = self.commit_at(results, n, last).await? {
-                return Ok(Some(out));
+            let t1 = std::time::Instant::now();
+            let previous = pending.take();
+            let store = self.store.clone();
+            let (results, written) = tokio::join!(self.process_all(object, items), async move {
+                match previous {
+                    Some(w) => write_page(&store, w).await.map(Some),
+                    None => Ok(None),
+                }
+            });
+            let t2 = std::time::Instant::now();
+            let w = self.prepare(results, n, last);
+            let stop_now = w.fatal.is_some();
+            if let Some(written) = written? {
+                if written.fatal.is_some() || (!written.enabled && !self.force) {
+                    // Stopping (pause): this page was sent too, so it is written first, then the stop.
+                    write_page(&self.store, w).await?;
+                    return self.after_write(written).await;
+                }
             }
+            tracing::debug!(read_ms = (t1 - t0).as_millis() as u64, process_ms = (t2 - t1).as_millis() as u64, "page");
+            if stop_now {
+                let written = write_page(&self.store, w).await?;
+                return self.after_write(written).await;
+            }
+            pending = Some(w);
         }
     }
 
@@ -816,6 +849,50 @@ impl Runner {
         self.save().await?;
         Ok(RunOutcome::Completed { kind, counts: self.counts })
     }
+}
+
+/// One page's writes: the job row as of that page, links, logs and memberships to mark.
+struct PageWrite {
+    app: String,
+    epoch: i64,
+    lease_ms: i64,
+    sync_members: bool,
+    job: JobRow,
+    put: Vec<Link>,
+    unlink: Vec<String>,
+    logs: Vec<LogEntry>,
+    membership: Vec<String>,
+    fatal: Option<crate::connector::ConnectorError>,
+}
+
+/// What writing a page found out.
+struct Written {
+    /// Status was still On.
+    enabled: bool,
+    /// The page met a failure that stops the job.
+    fatal: Option<crate::connector::ConnectorError>,
+}
+
+/// Writes a page in one transaction, fenced by the job's epoch.
+async fn write_page(store: &Store, w: PageWrite) -> Result<Written, SyncError> {
+    let enabled = {
+        let mut c = store.conn().await?;
+        st::get_job(&mut c, &w.app).await?.map(|j| j.enabled).unwrap_or(false)
+    };
+    let mut tx = store.begin().await?;
+    if !st::save_job(&mut tx, &w.job, w.epoch, now_ms() + w.lease_ms).await? {
+        return Err(SyncError::Fenced);
+    }
+    st::put_links(&mut tx, &w.app, &w.put, now_ms()).await?;
+    st::delete_links(&mut tx, &w.app, &w.unlink).await?;
+    st::insert_logs(&mut tx, &w.logs).await?;
+    if !w.membership.is_empty() && w.sync_members {
+        let containing: Vec<String> =
+            groups::containing(&mut tx, &w.membership).await?.into_iter().map(|(g, _)| g).collect::<HashSet<_>>().into_iter().collect();
+        st::mark_refs_pending(&mut tx, &w.app, &containing).await?;
+    }
+    tx.commit().await?;
+    Ok(Written { enabled, fatal: w.fatal })
 }
 
 fn object_type_name(o: ObjectType) -> &'static str {
