@@ -53,6 +53,18 @@ pub async fn setup_for(store: &Store, id: &str) -> Result<(crate::apps::App, Job
     Ok((app, setup))
 }
 
+/// The app's id and its job row (created if missing); 404 for an unknown app.
+async fn job_of(store: &Store, id: &str) -> Result<(AppId, String)> {
+    let aid = app_id(id)?;
+    let key = aid.to_string();
+    let mut c = store.conn().await?;
+    if store_apps::get(&mut c, aid).await?.is_none() {
+        return Err(ServiceError::NotFound { what: "app", id: id.to_string() });
+    }
+    st::ensure_job(&mut c, &key, now_ms()).await?;
+    Ok((aid, key))
+}
+
 async fn audit_job(store: &Store, actor: &Actor, aid: AppId, action: &str, details: serde_json::Value) -> Result<()> {
     let mut tx = store.begin().await?;
     let name = store_apps::get(&mut tx, aid).await?.map(|a| a.name);
@@ -82,16 +94,8 @@ pub async fn start(store: &Store, actor: &Actor, id: &str) -> Result<JobStatus> 
 /// "Stop provisioning" (status Off): a running cycle stops at its next object boundary; Start resumes it.
 pub async fn pause(store: &Store, actor: &Actor, id: &str) -> Result<JobStatus> {
     actor.require_app_management()?;
-    let aid = app_id(id)?;
-    let key = aid.to_string();
-    {
-        let mut c = store.conn().await?;
-        if store_apps::get(&mut c, aid).await?.is_none() {
-            return Err(ServiceError::NotFound { what: "app", id: id.to_string() });
-        }
-        st::ensure_job(&mut c, &key, now_ms()).await?;
-        st::set_enabled(&mut c, &key, false, false).await?;
-    }
+    let (aid, key) = job_of(store, id).await?;
+    st::set_enabled(&mut *store.conn().await?, &key, false, false).await?;
     audit_job(store, actor, aid, "Disable provisioning configuration", json!({"status": "Off"})).await?;
     status(store, actor, id).await
 }
@@ -100,16 +104,8 @@ pub async fn pause(store: &Store, actor: &Actor, id: &str) -> Result<JobStatus> 
 /// `full` also breaks the links to target accounts (they are matched again).
 pub async fn restart(store: &Store, actor: &Actor, id: &str, full: bool) -> Result<JobStatus> {
     actor.require_app_management()?;
-    let aid = app_id(id)?;
-    let key = aid.to_string();
-    {
-        let mut c = store.conn().await?;
-        if store_apps::get(&mut c, aid).await?.is_none() {
-            return Err(ServiceError::NotFound { what: "app", id: id.to_string() });
-        }
-        st::ensure_job(&mut c, &key, now_ms()).await?;
-        st::request(&mut c, &key, Some(if full { "full" } else { "restart" }), None).await?;
-    }
+    let (aid, key) = job_of(store, id).await?;
+    st::request(&mut *store.conn().await?, &key, Some(if full { "full" } else { "restart" }), None).await?;
     audit_job(store, actor, aid, "Restart provisioning configuration", json!({"full": full})).await?;
     status(store, actor, id).await
 }

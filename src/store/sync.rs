@@ -283,8 +283,7 @@ fn row_to_link(r: &AnyRow) -> Result<Link> {
 pub async fn links(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]) -> Result<HashMap<String, Link>> {
     let mut out = HashMap::with_capacity(source_ids.len());
     for chunk in source_ids.chunks(500) {
-        let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!("SELECT {LINK_COLS} FROM sync_objects WHERE app_id = $1 AND source_id IN ({})", ph.join(","));
+        let sql = format!("SELECT {LINK_COLS} FROM sync_objects WHERE app_id = $1 AND source_id IN ({})", in_list(chunk.len(), 2));
         let mut q = sqlx::query(&sql).bind(app_id.to_string());
         for id in chunk {
             q = q.bind(id.clone());
@@ -300,6 +299,11 @@ pub async fn links(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]
 /// Rows per multi-row statement: well below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters,
 /// and small enough that SQLite's per-parameter name lookups stay cheap.
 const BATCH: usize = 25;
+
+/// `$first,$first+1,…` for an `IN (…)` list of `n` values.
+fn in_list(n: usize, first: usize) -> String {
+    (0..n).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(",")
+}
 
 /// `($1,$2,…),($n+1,…)` for `rows` rows of `cols` columns, numbering from `first`.
 fn values(rows: usize, cols: usize, first: usize) -> String {
@@ -347,8 +351,7 @@ pub async fn put_links(conn: &mut AnyConnection, app_id: &str, links: &[Link], n
 /// Removes links.
 pub async fn delete_links(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]) -> Result<()> {
     for chunk in source_ids.chunks(BATCH) {
-        let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!("DELETE FROM sync_objects WHERE app_id = $1 AND source_id IN ({})", ph.join(","));
+        let sql = format!("DELETE FROM sync_objects WHERE app_id = $1 AND source_id IN ({})", in_list(chunk.len(), 2));
         let mut q = sqlx::query(&sql).bind(app_id.to_string());
         for id in chunk {
             q = q.bind(id.clone());

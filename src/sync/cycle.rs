@@ -421,6 +421,15 @@ impl Runner {
             .await
     }
 
+    /// Runs `f` over links with the job's concurrency, results in order.
+    async fn each_link<F, Fut>(&self, links: Vec<Link>, f: F) -> Vec<ObjectResult>
+    where
+        F: Fn(Link) -> Fut,
+        Fut: std::future::Future<Output = ObjectResult>,
+    {
+        stream::iter(links).map(f).buffered(self.setup.concurrency.max(1)).collect().await
+    }
+
     fn mapping_enabled(&self, object: ObjectType) -> bool {
         match object {
             ObjectType::User => self.setup.mappings.user.mapping().enabled,
@@ -678,20 +687,8 @@ impl Runner {
             }
             self.job.cursor = links.last().map(|l| l.source_id.clone());
             let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
-            let setup = self.setup.clone();
-            let connector = self.connector.clone();
-            let targets = &targets;
-            let sources = &sources;
-            let cycle_id = &cycle_id;
-            let results: Vec<ObjectResult> = stream::iter(links)
-                .map(|l| {
-                    let setup = setup.clone();
-                    let connector = connector.clone();
-                    async move { write_references(&setup, connector.as_ref(), cycle_id, l, sources, targets).await }
-                })
-                .buffered(self.setup.concurrency.max(1))
-                .collect()
-                .await;
+            let (setup, connector) = (&*self.setup, self.connector.as_ref());
+            let results = self.each_link(links, |l| write_references(setup, connector, &cycle_id, l, &sources, &targets)).await;
             if let Some(out) = self.commit(results, 0).await? {
                 return Ok(Some(out));
             }
@@ -728,21 +725,12 @@ impl Runner {
             }
             self.job.cursor = links.last().map(|l| l.source_id.clone());
             let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
-            let setup = self.setup.clone();
-            let connector = self.connector.clone();
-            let desired = &desired;
-            let cycle_id = &cycle_id;
-            let results: Vec<ObjectResult> = stream::iter(links)
-                .map(|l| {
-                    let setup = setup.clone();
-                    let connector = connector.clone();
-                    async move {
-                        let want = desired.get(&l.source_id).cloned().unwrap_or_default();
-                        write_members(&setup, connector.as_ref(), cycle_id, l, want).await
-                    }
+            let (setup, connector, desired) = (&*self.setup, self.connector.as_ref(), &desired);
+            let results = self
+                .each_link(links, |l| {
+                    let want = desired.get(&l.source_id).cloned().unwrap_or_default();
+                    write_members(setup, connector, &cycle_id, l, want)
                 })
-                .buffered(self.setup.concurrency.max(1))
-                .collect()
                 .await;
             if let Some(out) = self.commit(results, 0).await? {
                 return Ok(Some(out));
@@ -785,21 +773,15 @@ impl Runner {
         }
         for chunk in staged.chunks(PAGE as usize) {
             let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
-            let setup = self.setup.clone();
-            let connector = self.connector.clone();
-            let cycle_id = &cycle_id;
-            let results: Vec<ObjectResult> = stream::iter(chunk.to_vec())
-                .map(|l| {
-                    let setup = setup.clone();
-                    let connector = connector.clone();
+            let (setup, connector) = (&*self.setup, self.connector.as_ref());
+            let results = self
+                .each_link(chunk.to_vec(), |l| {
+                    let cycle_id = cycle_id.clone();
                     async move {
                         let object = if l.object_type == "group" { ObjectType::Group } else { ObjectType::User };
-                        let c = ctx(&setup, connector.as_ref(), cycle_id, object);
-                        object::run_staged(&c, &l).await
+                        object::run_staged(&ctx(setup, connector, &cycle_id, object), &l).await
                     }
                 })
-                .buffered(self.setup.concurrency.max(1))
-                .collect()
                 .await;
             if let Some(out) = self.commit(results, 0).await? {
                 return Ok(Some(out));
