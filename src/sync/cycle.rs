@@ -857,6 +857,7 @@ struct Written {
 
 /// Writes a page in one transaction, fenced by the job's epoch.
 async fn write_page(store: &Store, w: PageWrite) -> Result<Written, SyncError> {
+    let started = std::time::Instant::now();
     let enabled = {
         let mut c = store.conn().await?;
         st::get_job(&mut c, &w.app).await?.map(|j| j.enabled).unwrap_or(false)
@@ -874,6 +875,7 @@ async fn write_page(store: &Store, w: PageWrite) -> Result<Written, SyncError> {
         st::mark_refs_pending(&mut tx, &w.app, &containing).await?;
     }
     tx.commit().await?;
+    tracing::debug!(write_ms = started.elapsed().as_millis() as u64, links = w.put.len(), logs = w.logs.len(), "page written");
     Ok(Written { enabled, fatal: w.fatal })
 }
 
