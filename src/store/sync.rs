@@ -466,11 +466,10 @@ pub async fn active_target_ids(conn: &mut AnyConnection, app_id: &str, source_id
 /// Marks the group links among `group_ids` as having memberships to write.
 pub async fn mark_refs_pending(conn: &mut AnyConnection, app_id: &str, group_ids: &[String]) -> Result<()> {
     for chunk in group_ids.chunks(BATCH) {
-        let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-        let sql = format!(
-            "UPDATE sync_objects SET refs_pending = $1 WHERE app_id = $2 AND target_id IS NOT NULL AND source_id IN ({})",
-            ph.join(",")
-        );
+        // No condition on target_id here: with one, SQLite walks the (app_id, target_id) index over every
+        // linked object instead of the primary key (a scan per page, which made cycles superlinear). The
+        // passes that read the flag skip objects that are not linked.
+        let sql = format!("UPDATE sync_objects SET refs_pending = $1 WHERE app_id = $2 AND source_id IN ({})", in_list(chunk.len(), 3));
         let mut q = sqlx::query(&sql).bind(true).bind(app_id.to_string());
         for id in chunk {
             q = q.bind(id.clone());
