@@ -79,6 +79,11 @@ pub fn prefix_end(prefix: &str) -> String {
     s
 }
 
+/// `$first,$first+1,…` for an `IN (…)` list of `n` values.
+pub(crate) fn in_list(n: usize, first: usize) -> String {
+    (0..n).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! the epoch it got with the lease (`WHERE epoch = $n`); a process that lost its lease (paused past the
 //! expiry, partitioned) finds its writes refused and stops.
 
+use super::query::in_list;
 use super::{get_bool, ms_to_dt, Result, StoreError};
 use crate::model::Page;
 use crate::sync::diff::Exported;
@@ -299,11 +300,6 @@ pub async fn links(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]
 /// Rows per multi-row statement: well below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters,
 /// and small enough that SQLite's per-parameter name lookups stay cheap.
 const BATCH: usize = 25;
-
-/// `$first,$first+1,…` for an `IN (…)` list of `n` values.
-fn in_list(n: usize, first: usize) -> String {
-    (0..n).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(",")
-}
 
 /// `($1,$2,…),($n+1,…)` for `rows` rows of `cols` columns, numbering from `first`.
 fn values(rows: usize, cols: usize, first: usize) -> String {

@@ -948,12 +948,7 @@ async fn write_references(
     };
     let mut want_refs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (p, v) in &raw {
-        let ids = match v {
-            crate::expr::Value::Ref(s) | crate::expr::Value::Str(s) => vec![s.clone()],
-            crate::expr::Value::Multi(v) => v.clone(),
-            _ => Vec::new(),
-        };
-        want_refs.insert(p.clone(), ids);
+        want_refs.insert(p.clone(), object::ref_ids(v));
     }
     let mut changes = Vec::new();
     let mut props = Vec::new();

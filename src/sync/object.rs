@@ -189,6 +189,15 @@ struct Desired {
     refs_sent: bool,
 }
 
+/// The directory ids a reference value holds (one for a manager, several for members).
+pub(crate) fn ref_ids(v: &Value) -> Vec<String> {
+    match v {
+        Value::Ref(s) | Value::Str(s) => vec![s.clone()],
+        Value::Multi(v) => v.clone(),
+        _ => Vec::new(),
+    }
+}
+
 fn desired(
     src: &dyn Source,
     mapping: &CompiledMapping,
@@ -201,12 +210,7 @@ fn desired(
     let refs_raw = r.take_references();
     let mut refs = BTreeMap::new();
     for (path, v) in refs_raw {
-        let ids = match v {
-            Value::Ref(s) | Value::Str(s) => vec![s],
-            Value::Multi(v) => v,
-            _ => Vec::new(),
-        };
-        refs.insert(path, ids);
+        refs.insert(path, ref_ids(&v));
     }
     let attrs: BTreeMap<String, J> = r.json_attributes().into_iter().collect();
     let explained = r.explanation.iter().map(|o| o.explain()).collect();
