@@ -51,6 +51,7 @@ export default defineConfig({
       PROVISIO_DEMO: 'true',
       LEPTOS_SITE_ROOT: '../target/site',
       DATABASE_URL: '',
+      PROVISIO_ALLOW_PRIVATE_TARGETS: 'true',
     },
   },
 });

@@ -19,7 +19,14 @@ declare -A benches=(
   [incremental_scaling_ratio_1m_vs_10k]="provisio-server:provisioning"
   [on_demand_p50_ms]="provisio-server:provisioning"
   [continuous_latency_s]="provisio-server:provisioning"
+  [page_ttfb_p50_ms]="provisio-server:pages"
+  [wasm_raw_kib]="provisio-server:pages"
+  [wasm_brotli_kib]="provisio-server:pages"
 )
+# The pages bench measures the release hydrate bundle: build the site in release first.
+if [ -z "$want" ] || [[ "$want" == wasm_* ]]; then
+  cargo leptos build --release --frontend-only
+fi
 # The provisioning bench provisions into the in-memory SCIM target as a separate release-built process.
 cargo build --release -q -p provisio-testkit --bin provisio-scim-target
 export BENCH_ONLY="$want"

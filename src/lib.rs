@@ -6,6 +6,7 @@
 
 pub mod apps;
 pub mod expr;
+pub mod gallery;
 pub mod mapping;
 pub mod model;
 pub mod scoping;
@@ -15,6 +16,13 @@ pub mod source;
 pub mod auth;
 #[cfg(feature = "store")]
 pub mod connector;
+/// The connector's data types (errors, exchanges, Test Connection reports), without the I/O.
+#[cfg(not(feature = "store"))]
+pub mod connector {
+    #[path = "types.rs"]
+    mod types;
+    pub use types::*;
+}
 #[cfg(feature = "store")]
 pub mod crypto;
 #[cfg(feature = "store")]
@@ -25,3 +33,11 @@ pub mod service;
 pub mod store;
 #[cfg(feature = "store")]
 pub mod sync;
+/// The sync engine's data types (job status, provisioning log entries), without the engine.
+#[cfg(not(feature = "store"))]
+pub mod sync {
+    #[path = "job.rs"]
+    pub mod job;
+    #[path = "log.rs"]
+    pub mod log;
+}

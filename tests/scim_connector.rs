@@ -668,3 +668,63 @@ async fn oauth_client_credentials_are_fetched_and_cached() {
     assert!(e.message.contains("refused the client credentials (401 invalid_client)"), "{}", e.message);
     assert!(!e.message.contains("client-secret-xyz"));
 }
+
+/// Batched matching: one `or` query answers several values, mapped back case-insensitively; values
+/// several accounts share are ambiguous; without `or` support, single queries.
+async fn find_many_checks(c: &ScimConnector, reqs: Option<&dyn Fn() -> usize>) {
+    for n in ["fm-a@example.org", "FM-B@Example.org"] {
+        c.create(ObjectType::User, &user(n)).await.unwrap();
+    }
+    let values: Vec<String> = ["FM-A@example.org", "fm-b@example.org", "fm-none@example.org"].iter().map(|s| s.to_string()).collect();
+    let before = reqs.map(|f| f());
+    let out = c.find_many(ObjectType::User, "userName", &values).await;
+    assert_eq!(out.len(), 3);
+    let a = out[0].as_ref().unwrap().value.as_ref().expect("a found");
+    assert_eq!(a.resource["userName"], "fm-a@example.org");
+    let b = out[1].as_ref().unwrap().value.as_ref().expect("b found");
+    assert_eq!(b.resource["userName"], "FM-B@Example.org");
+    assert!(out[2].as_ref().unwrap().value.is_none());
+    assert!(out[0].as_ref().unwrap().exchanges[0].path.contains("3 values in one request"), "{:?}", out[0]);
+    if let (Some(f), Some(before)) = (reqs, before) {
+        assert_eq!(f() - before, 1, "one request for the three values");
+    }
+}
+
+#[tokio::test]
+async fn find_many_batches_matching_queries() {
+    let t = target().await;
+    let c = connector_with(&t.base_url(), TOKEN, fast_profile());
+    let state = t.state();
+    find_many_checks(&c, Some(&|| state.requests().len())).await;
+    // Ambiguity is per value.
+    state.insert_user(json!({"userName": "dup1@example.org", "externalId": "same"}));
+    state.insert_user(json!({"userName": "dup2@example.org", "externalId": "same"}));
+    let out = c.find_many(ObjectType::User, "externalId", &["same".to_string(), "other".to_string()]).await;
+    assert_eq!(out[0].as_ref().unwrap_err().kind, ErrorKind::Ambiguous);
+    assert!(out[1].as_ref().unwrap().value.is_none());
+
+    // A target that refuses `or`: single queries, and no further `or` query from this connector.
+    let t = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), refuse_or: true, ..Default::default() }).await;
+    t.state().insert_user(user("solo@example.org"));
+    let c = connector_with(&t.base_url(), TOKEN, fast_profile());
+    let values: Vec<String> = ["x@example.org", "SOLO@example.org"].iter().map(|s| s.to_string()).collect();
+    for _ in 0..2 {
+        let out = c.find_many(ObjectType::User, "userName", &values).await;
+        assert!(out[0].as_ref().unwrap().value.is_none());
+        assert_eq!(out[1].as_ref().unwrap().value.as_ref().unwrap().resource["userName"], "solo@example.org");
+    }
+    let statuses: Vec<u16> = t.state().requests().iter().filter(|r| r.method == "GET").map(|r| r.status).collect();
+    assert_eq!(statuses, [400, 200, 200, 200, 200]);
+}
+
+#[tokio::test]
+async fn find_many_against_scim2_server() {
+    if !Scim2Server::available() {
+        eprintln!("scim2-server is not installed; skipped");
+        return;
+    }
+    let s = Scim2Server::start(TOKEN).await.expect("scim2-server starts");
+    let c = connector_with(&s.base_url(), TOKEN, fast_profile());
+    // scim2-server keeps no request log: the exchanges show that one `or` query answered.
+    find_many_checks(&c, None).await;
+}

@@ -490,3 +490,153 @@ async fn real_scim2_server_end_to_end() {
     assert_eq!(counts.deleted, 1, "{counts:?}");
     assert!(connector.find(ObjectType::User, "userName", "bob@contoso.example").await.unwrap().value.is_none());
 }
+
+/// The filters of the `GET /Users?filter=…` requests received, in order.
+fn user_filters(state: &provisio_testkit::TargetState) -> Vec<(String, u16)> {
+    state
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/Users")
+        .filter_map(|r| Some((r.query_param("filter")?, r.status)))
+        .collect()
+}
+
+#[tokio::test]
+async fn bulk_creates_in_a_cycle_escrow_a_failed_operation() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), bulk: true, ..Default::default() }).await;
+    let state = target.state();
+    // The third create operation is refused (400) inside the bulk request; the others succeed.
+    state.set_faults(vec![FaultRule::new(FaultKind::Status(400)).method("POST").path_prefix("/Users").every(3).limit(1)]);
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    for i in 0..5 {
+        env.user(&format!("u{i}@contoso.example"), json!({})).await;
+    }
+    let counts = completed(&env.run().await);
+    assert_eq!((counts.created, counts.failed), (4, 1), "{counts:?}");
+    let reqs = state.requests();
+    assert_eq!(reqs.iter().filter(|r| r.method == "POST" && r.path == "/Bulk").count(), 1, "one bulk request for the page");
+    assert_eq!(reqs.iter().filter(|r| r.method == "POST" && r.path == "/Users").count(), 0, "no single POST");
+    // Matching was one batched query for the five users.
+    let filters = user_filters(&state);
+    assert_eq!(filters.len(), 1, "{filters:?}");
+    assert_eq!(filters[0].0.matches(" or ").count(), 4, "{filters:?}");
+    assert_eq!(state.users().len(), 4);
+    // One log per object: four creates that show their bulk operation, one failure with the target's answer.
+    let logs = env.logs().await;
+    let creates: Vec<_> = logs.iter().filter(|l| l.action == LogAction::Create).collect();
+    assert_eq!(creates.len(), 5);
+    let ok: Vec<_> = creates.iter().filter(|l| l.status == LogStatus::Success).collect();
+    assert_eq!(ok.len(), 4);
+    for l in &ok {
+        let bulk = l.detail.requests.iter().find(|r| r.path == "/Bulk").expect("the bulk operation is logged");
+        assert_eq!(bulk.request_body.as_ref().unwrap()["data"]["userName"], json!(l.display_name));
+        assert_eq!(bulk.status, Some(201));
+    }
+    let failed = creates.iter().find(|l| l.status == LogStatus::Failure).unwrap();
+    assert_eq!(failed.error_code.as_deref(), Some("InvalidValue"));
+    assert!(failed.detail.error.as_deref().unwrap().contains("400"), "{:?}", failed.detail.error);
+    assert!(failed.detail.recommendation.as_deref().unwrap().contains("retried"));
+    // The failed one is in escrow and is created by the next cycle; nothing is created twice.
+    state.set_faults(Vec::new());
+    let counts = completed(&env.run().await);
+    assert_eq!((counts.created, counts.failed), (1, 0), "{counts:?}");
+    assert_eq!(user_names(&state.users()), (0..5).map(|i| format!("u{i}@contoso.example")).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn batched_matching_adopts_existing_accounts_in_precedence_order() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let state = target.state();
+    // Ann exists with her userName in another case; Dan exists under another userName but with his
+    // externalId (the second matching attribute).
+    let ann_t = state.insert_user(json!({"userName": "ANN@Contoso.Example", "active": true}));
+    let dan_t = state.insert_user(json!({"userName": "daniel.old@contoso.example", "externalId": "dan", "active": true}));
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    let mut m = apps::get_mappings(&env.store, &env.actor, &env.app).await.unwrap();
+    let ext = m.user.attributes.iter_mut().find(|a| a.target == "externalId").unwrap();
+    ext.matching = true;
+    ext.matching_precedence = Some(2);
+    apps::put_mappings(&env.store, &env.actor, &env.app, m).await.unwrap();
+    for n in ["ann", "cy", "dan"] {
+        env.user(&format!("{n}@contoso.example"), json!({})).await;
+    }
+    let counts = completed(&env.run().await);
+    assert_eq!((counts.created, counts.updated, counts.failed), (1, 2, 0), "{counts:?}");
+    let users = state.users();
+    assert_eq!(users.len(), 3, "nothing duplicated: {users:?}");
+    let id_of = |n: &str| users.iter().find(|u| u["userName"].as_str().unwrap().eq_ignore_ascii_case(n)).unwrap()["id"].clone();
+    assert_eq!(id_of("ann@contoso.example"), json!(ann_t));
+    assert_eq!(id_of("dan@contoso.example"), json!(dan_t), "adopted on externalId, then its userName updated");
+    // One query per precedence level; the second only for the users the first did not find.
+    let filters = user_filters(&state);
+    assert_eq!(filters.len(), 2, "{filters:?}");
+    assert_eq!(filters[0].0.matches("userName eq").count(), 3, "{filters:?}");
+    let mut second: Vec<&str> = filters[1].0.split(" or ").collect();
+    second.sort();
+    assert_eq!(second, [r#"externalId eq "cy""#, r#"externalId eq "dan""#], "ann was found by the first query");
+    let logs = env.logs().await;
+    let ann_log = logs.iter().find(|l| l.display_name == "ann@contoso.example").unwrap();
+    let matched = ann_log.detail.steps.iter().find(|s| s.name == "Match").unwrap();
+    assert!(matched.summary.contains(&format!("matched target account {ann_t} on userName")), "{matched:?}");
+}
+
+#[tokio::test]
+async fn batched_matching_falls_back_to_single_queries_on_invalid_filter() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), refuse_or: true, ..Default::default() }).await;
+    let state = target.state();
+    let bob_t = state.insert_user(json!({"userName": "Bob@contoso.example", "active": true}));
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    for n in ["ann", "bob", "cy"] {
+        env.user(&format!("{n}@contoso.example"), json!({})).await;
+    }
+    let counts = completed(&env.run().await);
+    assert_eq!((counts.created, counts.updated, counts.failed), (2, 1, 0), "{counts:?}");
+    assert_eq!(state.users().len(), 3);
+    assert!(state.users().iter().any(|u| u["id"] == json!(bob_t) && u["userName"] == "bob@contoso.example"));
+    let filters = user_filters(&state);
+    assert_eq!(filters[0].1, 400, "the or-filter was refused: {filters:?}");
+    let mut singles: Vec<_> = filters[1..].iter().map(|(f, s)| (f.as_str(), *s)).collect();
+    singles.sort();
+    assert_eq!(
+        singles,
+        [
+            (r#"userName eq "ann@contoso.example""#, 200),
+            (r#"userName eq "bob@contoso.example""#, 200),
+            (r#"userName eq "cy@contoso.example""#, 200)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn managers_are_created_before_their_reports() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), bulk: true, ..Default::default() }).await;
+    let state = target.state();
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    // A chain boss <- lead <- reports, with ids in whatever order.
+    let boss = env.user("boss@contoso.example", json!({})).await;
+    let lead = env.user("lead@contoso.example", json!({"manager": {"id": boss}})).await;
+    for i in 0..6 {
+        env.user(&format!("r{i}@contoso.example"), json!({"manager": {"id": lead}})).await;
+    }
+    let counts = completed(&env.run().await);
+    assert_eq!((counts.created, counts.failed), (8, 0), "{counts:?}");
+    let users = state.users();
+    let id_of = |n: &str| users.iter().find(|u| u["userName"] == n).unwrap()["id"].clone();
+    for u in &users {
+        let want = match u["userName"].as_str().unwrap() {
+            "boss@contoso.example" => None,
+            "lead@contoso.example" => Some(id_of("boss@contoso.example")),
+            _ => Some(id_of("lead@contoso.example")),
+        };
+        assert_eq!(u[ENTERPRISE]["manager"].get("value").cloned(), want, "{u}");
+    }
+    // Every manager reference went into a create: no PATCH afterwards.
+    let reqs = state.requests();
+    assert_eq!(
+        reqs.iter().filter(|r| r.method == "PATCH").count(),
+        0,
+        "{:?}",
+        reqs.iter().map(|r| (&r.method, &r.path)).collect::<Vec<_>>()
+    );
+    let _ = (boss, lead);
+}

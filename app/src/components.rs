@@ -39,6 +39,8 @@ pub fn Layout() -> impl IntoView {
                 </Suspense>
             </header>
             <nav class="sidebar" aria-label="Main">
+                <A href="/apps">"Enterprise applications"</A>
+                <A href="/provisioning-logs">"Provisioning logs"</A>
                 <A href="/users">"Users"</A>
                 <A href="/groups">"Groups"</A>
                 <A href="/recycle-bin">"Recycle bin"</A>
@@ -136,11 +138,13 @@ pub fn with_param(path: &str, q: &ParamsMap, key: &str, value: Option<&str>) -> 
     }
 }
 
-/// "First page" and "Next page" links for a keyset-paged list.
+/// "First page" and "Next page" links for a keyset-paged list at `path`.
 #[component]
-pub fn Pager(path: &'static str, next: Option<String>) -> impl IntoView {
+pub fn Pager(#[prop(into)] path: String, next: Option<String>) -> impl IntoView {
     let q = leptos_router::hooks::use_query_map();
-    let first = move || with_param(path, &q.get(), "after", None);
+    let path = std::sync::Arc::<str>::from(path);
+    let first_path = path.clone();
+    let first = Memo::new(move |_| with_param(&first_path, &q.get(), "after", None));
     let has_after = move || q.read().get("after").is_some();
     view! {
         <div class="pager">
@@ -150,7 +154,7 @@ pub fn Pager(path: &'static str, next: Option<String>) -> impl IntoView {
                 </a>
             </Show>
             {next.map(|n| {
-                let href = move || with_param(path, &q.get(), "after", Some(&n));
+                let href = move || with_param(&path, &q.get(), "after", Some(&n));
                 view! {
                     <a href=href rel="next" data-testid="next-page">
                         "Next page »"
@@ -198,5 +202,45 @@ pub fn UserSuggestions(list_id: &'static str, typed: ReadSignal<String>) -> impl
                 })}
             </Transition>
         </datalist>
+    }
+}
+
+/// Shows the error a server action's last submission reported for form field `field` (matched on
+/// the field's name or its last dotted part: `settings.intervalMinutes` matches `intervalMinutes`).
+#[component]
+pub fn FieldMsg<I, O>(action: ServerAction<I>, field: &'static str) -> impl IntoView
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = ServerFnError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    move || {
+        let Some(Err(e)) = action.value().get() else { return None };
+        let msg = crate::api::field_errors(&e)
+            .into_iter()
+            .filter(|f| f.field == field || f.field.rsplit('.').next() == Some(field) || f.field.ends_with(&format!(".{field}")))
+            .map(|f| f.message)
+            .collect::<Vec<_>>()
+            .join("; ");
+        (!msg.is_empty()).then(|| {
+            view! {
+                <span class="field-error" role="alert" data-field=field>
+                    {msg}
+                </span>
+            }
+        })
+    }
+}
+
+/// A time as the portal shows it (`2026-11-24 09:30 UTC`), or "—".
+pub fn fmt_time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "—".into())
+}
+
+/// A duration in milliseconds as a person reads it: `850 ms`, `12.4 s`, `3 min 5 s`.
+pub fn fmt_duration(ms: i64) -> String {
+    match ms {
+        ..=999 => format!("{ms} ms"),
+        1_000..=59_999 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
     }
 }

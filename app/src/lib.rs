@@ -4,6 +4,9 @@
 //! functions live in [`api`]; they authorize through the session ([`session`], server only) and call the
 //! engine's service layer, exactly like the JSON API does.
 
+// Leptos view types nest deeply; the release build of the larger blades needs more than 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 #[cfg(feature = "ssr")]
@@ -19,14 +22,16 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::*;
 
-/// What every server function and page render needs in its context: the store and the import jobs.
+/// What every server function and page render needs in its context: the store, the import jobs and
+/// the target access (secret key, private targets).
 /// Call once at start-up; the returned closure provides the same instances to each request.
 #[cfg(feature = "ssr")]
-pub fn context_provider(store: provisio::store::Store) -> impl Fn() + Clone + Send + Sync + 'static {
+pub fn context_provider(store: provisio::store::Store, targets: api::ssr::TargetAccess) -> impl Fn() + Clone + Send + Sync + 'static {
     let imports = imports::ImportJobs::default();
     move || {
         provide_context(store.clone());
         provide_context(imports.clone());
+        provide_context(targets.clone());
     }
 }
 
@@ -72,6 +77,22 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/expressions") view=ExpressionsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admins") view=AdminsPage ssr=SsrMode::Async />
+                    <Route path=path!("/apps") view=AppsPage ssr=SsrMode::Async />
+                    <Route path=path!("/provisioning-logs") view=LogsPage ssr=SsrMode::Async />
+                    <Route path=path!("/apps/new") view=NewAppPage ssr=SsrMode::Async />
+                    <ParentRoute path=path!("/apps/:id") view=AppLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=AppOverviewPage ssr=SsrMode::Async />
+                        <Route path=path!("/users") view=AppUsersPage ssr=SsrMode::Async />
+                        <Route path=path!("/provisioning") view=ProvisioningPage ssr=SsrMode::Async />
+                        <Route path=path!("/provisioning/edit") view=EditProvisioningPage ssr=SsrMode::Async />
+                        <Route path=path!("/provisioning/on-demand") view=OnDemandPage ssr=SsrMode::Async />
+                        <Route path=path!("/provisioning/preview") view=PreviewPage ssr=SsrMode::Async />
+                        <Route path=path!("/provisioning/mappings") view=MappingsPage ssr=SsrMode::Async />
+                        <Route path=path!("/provisioning/mappings/:object") view=MappingEditorPage ssr=SsrMode::Async />
+                        <Route path=path!("/provisioning/mappings/:object/attribute") view=AttributeEditorPage ssr=SsrMode::Async />
+                        <Route path=path!("/provisioning/mappings/:object/schema") view=TargetSchemaPage ssr=SsrMode::Async />
+                        <Route path=path!("/provisioning/logs") view=AppLogsPage ssr=SsrMode::Async />
+                    </ParentRoute>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -44,7 +44,8 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The in-memory target in its own process.
+/// The in-memory target in its own process, advertising `/Bulk` (the app profile's `useBulk` is on by
+/// default, so creates go through it; the bare run sends plain POSTs).
 struct Target {
     child: Child,
     port: u16,
@@ -56,7 +57,7 @@ impl Target {
         assert!(bin.exists(), "{} is missing: run `cargo build --release -p provisio-testkit` (make bench does)", bin.display());
         let port = free_port();
         let child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--token", TOKEN])
+            .args(["--port", &port.to_string(), "--token", TOKEN, "--bulk"])
             .stdout(Stdio::null())
             .spawn()
             .expect("start the target");

@@ -46,7 +46,8 @@ fn context(app_ctx: impl Fn() + Clone + Send + Sync + 'static) -> impl Fn() + Cl
 
 /// The whole application: portal pages, server functions, `/api/v1`, static files, and every guard.
 pub fn app(state: AppState) -> Router {
-    let app_ctx = context(provisio_app::context_provider(state.store.clone()));
+    let targets = provisio_app::api::ssr::TargetAccess { secrets: state.secrets.clone(), allow_private: state.allow_private_targets };
+    let app_ctx = context(provisio_app::context_provider(state.store.clone(), targets));
     let fn_ctx = app_ctx.clone();
     let server_fns = move |req: Request<Body>| {
         let ctx = fn_ctx.clone();

@@ -556,12 +556,85 @@ async fn private_targets_are_refused_unless_allowed() {
 }
 
 #[tokio::test]
+async fn an_app_made_from_a_gallery_entry_gets_its_profile_and_mappings() {
+    let t = app().await;
+    let c = t.login("appadmin").await;
+    let r = t.send(Method::POST, "/api/v1/apps", &c, Some(json!({"name": "Slack", "template": "slack"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["template"], "slack");
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let entry = provisio::gallery::get("slack").unwrap();
+    let expected = provisio::gallery::mappings("slack").unwrap();
+
+    let p = t.send(Method::GET, &format!("/api/v1/apps/{id}/provisioning"), &c, None).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert_eq!(p.body["mode"], "manual");
+    assert_eq!(p.body["profile"], serde_json::to_value(&entry.profile).unwrap());
+    assert_eq!(p.body["profile"]["rateLimitPerSec"], 2.0);
+    assert_eq!(p.body["profile"]["useBulk"], false);
+
+    let m = t.send(Method::GET, &format!("/api/v1/apps/{id}/provisioning/mappings"), &c, None).await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+    let got: provisio::apps::AppMappings = serde_json::from_value(m.body.clone()).unwrap();
+    assert_eq!(got, expected);
+    assert_ne!(got, provisio::apps::AppMappings::default());
+    assert!(got.user_schema.get(r#"photos[type eq "photo"].value"#).is_some(), "Slack's attribute list");
+    assert!(got.group.enabled);
+
+    // A users-only entry: the group mapping is there but disabled.
+    let z = t.send(Method::POST, "/api/v1/apps", &c, Some(json!({"name": "Zoom", "template": " zoom "}))).await;
+    assert_eq!(z.status, StatusCode::CREATED, "{}", z.text);
+    let zid = z.body["id"].as_str().unwrap();
+    let zm = t.send(Method::GET, &format!("/api/v1/apps/{zid}/provisioning/mappings"), &c, None).await;
+    assert_eq!(zm.body["group"]["enabled"], false);
+    assert_eq!(zm.body["user"]["enabled"], true);
+
+    // An unknown template names the field, suggests the closest id and lists the valid ones.
+    let bad = t.send(Method::POST, "/api/v1/apps", &c, Some(json!({"name": "X", "template": "slak"}))).await;
+    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("template")), "{}", bad.text);
+    assert!(bad.text.contains("did you mean slack?"), "{}", bad.text);
+    assert!(bad.text.contains("generic-scim") && bad.text.contains("github-emu"), "{}", bad.text);
+    // Readers can't create apps from the gallery either.
+    let rc = t.login("reader").await;
+    let r = t.send(Method::POST, "/api/v1/apps", &rc, Some(json!({"name": "Y", "template": "slack"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_gallery_lists_every_entry_and_searches() {
+    let t = app().await;
+    let anon = t.send(Method::GET, "/api/v1/gallery", "", None).await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    let c = t.login("reader").await;
+    let all = t.send(Method::GET, "/api/v1/gallery", &c, None).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    let list = all.body["value"].as_array().unwrap();
+    assert!(list.len() >= 13, "{} entries", list.len());
+    let ids: Vec<&str> = list.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"generic-scim") && ids.contains(&"slack"));
+    let slack = list.iter().find(|e| e["id"] == "slack").unwrap();
+    assert_eq!(slack["logo"], "/gallery/slack.svg");
+    assert_eq!((slack["users"].as_bool(), slack["groups"].as_bool()), (Some(true), Some(true)));
+    assert!(slack["docsUrl"].as_str().unwrap().starts_with("https://"));
+    assert!(slack["profile"]["memberBatchSize"].is_u64());
+
+    let s = t.send(Method::GET, "/api/v1/gallery?search=SLACK", &c, None).await;
+    let found: Vec<&str> = s.body["value"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(found, ["slack"]);
+    let by_publisher = t.send(Method::GET, "/api/v1/gallery?search=atlassian", &c, None).await;
+    assert!(by_publisher.body["value"].as_array().unwrap().iter().any(|e| e["id"] == "atlassian-cloud"));
+    let none = t.send(Method::GET, "/api/v1/gallery?search=no-such-application", &c, None).await;
+    assert_eq!(none.body["value"], json!([]));
+}
+
+#[tokio::test]
 async fn openapi_documents_the_app_routes() {
     let t = app().await;
     let c = t.login("reader").await;
     let r = t.send(Method::GET, "/api/v1/openapi.json", &c, None).await;
     let paths = r.body["paths"].as_object().unwrap();
     for p in [
+        "/gallery",
         "/apps",
         "/apps/{id}",
         "/apps/{id}/assignments",

@@ -20,6 +20,8 @@ use crate::apps::{
 use crate::connector::scim::{ScimAuth, ScimConfig, ScimConnector};
 use crate::connector::{ConnectionReport, Connector, Secret};
 use crate::crypto::SecretBox;
+use crate::expr::suggest::closest;
+use crate::gallery::GalleryEntry;
 use crate::mapping::{validate::removed_required, CompiledMapping, MappingError, ObjectMapping, ObjectType, TargetSchema};
 use crate::model::{ChangeOp, FieldError, GroupId, Page, Role, UserId};
 use crate::store::apps::{self as store_apps, StoredCredentials, CLIENT_SECRET, SECRET_TOKEN};
@@ -88,15 +90,29 @@ fn prefixed(prefix: &str, errs: Vec<FieldError>) -> impl Iterator<Item = FieldEr
     errs.into_iter().map(move |e| FieldError::new(format!("{prefix}.{}", e.field), e.message))
 }
 
-/// Creates an app from a template ("Create your own application" = `generic-scim`): Manual mode, the
-/// default settings and profile, and Entra's default mappings for a generic SCIM app.
+/// The application gallery (any signed-in actor): every entry sorted by name, or those whose name,
+/// publisher, category or description contains `search` (case-insensitive).
+pub fn gallery(search: Option<&str>) -> Vec<GalleryEntry> {
+    crate::gallery::search(search.unwrap_or("")).into_iter().cloned().collect()
+}
+
+/// Creates an app from a gallery entry (`template`; absent = `generic-scim`, "Create your own
+/// application"): Manual mode, the default settings, and the entry's compatibility profile, mappings
+/// and attribute lists. An unknown template is refused, naming the field and listing the valid ids.
 pub async fn create_app(store: &Store, actor: &Actor, input: NewApp) -> Result<App> {
     actor.require_app_management()?;
     let name = check_name(&input.name)?;
     let template = input.template.as_deref().map(str::trim).filter(|t| !t.is_empty()).unwrap_or(GENERIC_SCIM_TEMPLATE).to_string();
-    if template != GENERIC_SCIM_TEMPLATE {
-        return Err(ServiceError::invalid("template", format!("'{template}' is not a known template; available: {GENERIC_SCIM_TEMPLATE}")));
-    }
+    let (entry, mappings) = match (crate::gallery::get(&template), crate::gallery::mappings(&template)) {
+        (Some(e), Some(m)) => (e, m),
+        _ => {
+            let hint = closest(&template, crate::gallery::ids()).map(|c| format!(" (did you mean {c}?)")).unwrap_or_default();
+            return Err(ServiceError::invalid(
+                "template",
+                format!("'{template}' is not a gallery application{hint}; available: {}", crate::gallery::ids().join(", ")),
+            ));
+        }
+    };
     let now = ms_to_dt(now_ms());
     let app = App {
         id: AppId(new_uuid()),
@@ -104,13 +120,13 @@ pub async fn create_app(store: &Store, actor: &Actor, input: NewApp) -> Result<A
         template,
         mode: ProvisioningMode::Manual,
         settings: Default::default(),
-        profile: Default::default(),
+        profile: entry.profile.clone(),
         created_at: now,
         updated_at: now,
     };
     let mut tx = store.begin().await?;
     check_name_free(&mut tx, &app.name, None).await?;
-    store_apps::insert(&mut tx, &app, &AppMappings::default()).await?;
+    store_apps::insert(&mut tx, &app, &mappings).await?;
     audit::append(
         &mut tx,
         &actor.audit("Create application", "app", Some(app.id.to_string()), Some(app.name.clone()), json!({"template": app.template})),
@@ -553,6 +569,57 @@ pub async fn test_connection(store: &Store, secrets: &SecretBox, actor: &Actor, 
     let aid = parse_app_id(id)?;
     let connector = connector_for(store, secrets, id, allow_private).await?;
     let report = connector.test_connection().await;
+    audit_test(store, actor, aid, id, &report).await?;
+    Ok(report)
+}
+
+/// Test Connection with credentials as an admin entered them, before saving: blank secrets stand for
+/// the stored ones. The input is validated as [`put_credentials`] does; nothing is stored but the
+/// audit entry.
+pub async fn test_credentials(
+    store: &Store,
+    secrets: &SecretBox,
+    actor: &Actor,
+    id: &str,
+    input: &CredentialsInput,
+    allow_private: bool,
+) -> Result<ConnectionReport> {
+    actor.require_app_management()?;
+    let aid = parse_app_id(id)?;
+    let mut conn = store.conn().await?;
+    let app = load(&mut conn, aid, id).await?;
+    let has_token = store_apps::secret_info(&mut conn, aid, SECRET_TOKEN).await?.is_some();
+    let has_client_secret = store_apps::secret_info(&mut conn, aid, CLIENT_SECRET).await?.is_some();
+    let errs = input.validate(has_token, has_client_secret);
+    if !errs.is_empty() {
+        return Err(ServiceError::Validation(errs));
+    }
+    let needed = |field: &str| ServiceError::invalid(field, "is not set: enter it under Admin Credentials");
+    let auth = match input.auth {
+        AuthKind::Bearer => ScimAuth::Bearer(match trimmed(&input.secret_token) {
+            Some(t) => Secret::new(t),
+            None => open_secret(&mut conn, secrets, aid, SECRET_TOKEN).await?.ok_or_else(|| needed("secretToken"))?,
+        }),
+        AuthKind::OAuthClientCredentials => ScimAuth::OAuth {
+            token_url: trimmed(&input.token_url).ok_or_else(|| needed("tokenUrl"))?,
+            client_id: trimmed(&input.client_id).ok_or_else(|| needed("clientId"))?,
+            client_secret: match trimmed(&input.client_secret) {
+                Some(t) => Secret::new(t),
+                None => open_secret(&mut conn, secrets, aid, CLIENT_SECRET).await?.ok_or_else(|| needed("clientSecret"))?,
+            },
+            scope: trimmed(&input.scope),
+        },
+    };
+    drop(conn);
+    let config = ScimConfig { base_url: input.tenant_url.trim().to_string(), auth, profile: app.profile, allow_private };
+    let connector = ScimConnector::new(config).map_err(|e| ServiceError::invalid("tenantUrl", e.message))?;
+    let report = connector.test_connection().await;
+    audit_test(store, actor, aid, id, &report).await?;
+    Ok(report)
+}
+
+/// Audits a Test Connection run: its outcome and failing step, never a secret.
+async fn audit_test(store: &Store, actor: &Actor, aid: AppId, id: &str, report: &ConnectionReport) -> Result<()> {
     let failed_step = report.steps.iter().find(|s| !s.ok).map(|s| s.name.clone());
     let details = json!({
         "result": if report.ok { "ok" } else { "failed" },
@@ -563,5 +630,5 @@ pub async fn test_connection(store: &Store, secrets: &SecretBox, actor: &Actor, 
     let app = load(&mut tx, aid, id).await?;
     audit::append(&mut tx, &actor.audit("Test connection", "app", Some(aid.to_string()), Some(app.name), details)).await?;
     tx.commit().await?;
-    Ok(report)
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod apps;
 pub mod directory;
 pub mod expressions;
 pub mod import;
+pub mod logs;
 pub mod provisioning;
 pub mod session;
 

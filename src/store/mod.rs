@@ -11,6 +11,7 @@ pub mod apps;
 pub mod audit;
 pub mod changes;
 pub mod groups;
+pub mod log_stats;
 pub mod query;
 pub mod sessions;
 pub mod sync;

@@ -297,6 +297,17 @@ pub async fn links(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]
     Ok(out)
 }
 
+/// Directory ids of users that manage someone, after `after` in id order (through the
+/// `users_manager` index): the initial cycle creates them first, so their reports' creates can carry
+/// the manager reference.
+pub async fn manager_ids_after(conn: &mut AnyConnection, after: &str, limit: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar::<_, String>("SELECT DISTINCT manager_id FROM users WHERE manager_id > $1 ORDER BY manager_id LIMIT $2")
+        .bind(after.to_string())
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
 /// Rows per multi-row statement: well below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters,
 /// and small enough that SQLite's per-parameter name lookups stay cheap.
 const BATCH: usize = 25;
@@ -454,9 +465,28 @@ pub async fn counts(conn: &mut AnyConnection, app_id: &str) -> Result<(u64, u64,
 }
 
 /// The target ids of linked, active users among `source_ids`, by source id.
+/// Reads only the two columns (not whole links with their last export).
 pub async fn active_target_ids(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]) -> Result<HashMap<String, String>> {
-    let l = links(conn, app_id, source_ids).await?;
-    Ok(l.into_values().filter(|l| l.linked() && l.state == "active").filter_map(|l| l.target_id.map(|t| (l.source_id, t))).collect())
+    let mut out = HashMap::with_capacity(source_ids.len());
+    let mut ids: Vec<&String> = source_ids.iter().collect();
+    ids.sort();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT source_id, target_id FROM sync_objects WHERE app_id = $1 AND source_id IN ({}) AND state = 'active'",
+            in_list(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(&sql).bind(app_id.to_string());
+        for id in chunk {
+            q = q.bind((*id).clone());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            if let Some(t) = r.try_get::<Option<String>, _>("target_id")? {
+                out.insert(r.try_get("source_id")?, t);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Marks the group links among `group_ids` as having memberships to write.
@@ -503,7 +533,7 @@ pub async fn insert_logs(conn: &mut AnyConnection, entries: &[LogEntry]) -> Resu
     Ok(())
 }
 
-fn row_to_log(r: &AnyRow) -> Result<LogEntry> {
+pub(crate) fn row_to_log(r: &AnyRow) -> Result<LogEntry> {
     let action: String = r.try_get("action")?;
     let status: String = r.try_get("status")?;
     Ok(LogEntry {
@@ -522,13 +552,25 @@ fn row_to_log(r: &AnyRow) -> Result<LogEntry> {
     })
 }
 
+/// The columns of a log entry, as [`row_to_log`] reads them.
+pub(crate) const LOG_COLS: &str =
+    "id, app_id, cycle_id, at, source_id, object_type, display_name, target_id, action, status, error_code, detail";
+
 /// Lists log entries of an app, newest first, filtered; keyset-paged on (at, id).
 pub async fn list_logs(conn: &mut AnyConnection, app_id: &str, q: &LogQuery) -> Result<Page<LogEntry>> {
+    list_logs_of(conn, Some(app_id), q).await
+}
+
+/// Lists log entries of one app (or of every app, with `None`), newest first, filtered; keyset-paged
+/// on (at, id): a cursor from one list works in the other.
+pub(crate) async fn list_logs_of(conn: &mut AnyConnection, app_id: Option<&str>, q: &LogQuery) -> Result<Page<LogEntry>> {
     use super::query::{decode_cursor, encode_cursor, Arg, Sql};
     let top = i64::from(q.top.unwrap_or(50).clamp(1, 1000));
-    let mut sql = Sql::new("SELECT id, app_id, cycle_id, at, source_id, object_type, display_name, target_id, action, status, error_code, detail FROM provisioning_logs WHERE app_id = ");
-    let p = sql.arg(Arg::Text(app_id.to_string()));
-    sql.push(&p);
+    let mut sql = Sql::new(&format!("SELECT {LOG_COLS} FROM provisioning_logs WHERE 1 = 1"));
+    if let Some(app) = app_id {
+        let p = sql.arg(Arg::Text(app.to_string()));
+        sql.push(&format!(" AND app_id = {p}"));
+    }
     if let Some(s) = q.status {
         let p = sql.arg(Arg::Text(s.as_str().to_string()));
         sql.push(&format!(" AND status = {p}"));
@@ -558,10 +600,11 @@ pub async fn list_logs(conn: &mut AnyConnection, app_id: &str, q: &LogQuery) -> 
     if let Some(a) = q.after.as_deref().filter(|s| !s.is_empty()) {
         let parts = decode_cursor(a, 2).ok_or_else(|| StoreError::Corrupt("bad cursor".into()))?;
         let at: i64 = parts[0].parse().map_err(|_| StoreError::Corrupt("bad cursor".into()))?;
+        // `at <= ?` first so that the index on `at` gives a range, not a scan from the newest entry.
         let p1 = sql.arg(Arg::Int(at));
         let p2 = sql.arg(Arg::Int(at));
         let p3 = sql.arg(Arg::Text(parts[1].clone()));
-        sql.push(&format!(" AND (at < {p1} OR (at = {p2} AND id < {p3}))"));
+        sql.push(&format!(" AND at <= {p1} AND (at < {p2} OR id < {p3})"));
     }
     let lim = sql.arg(Arg::Int(top + 1));
     sql.push(&format!(" ORDER BY at DESC, id DESC LIMIT {lim}"));

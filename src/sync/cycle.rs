@@ -3,7 +3,8 @@
 //! so that a crash at any point loses nothing and duplicates nothing (the next owner resumes from the
 //! last committed page; objects created just before the crash are adopted by matching).
 //!
-//! Initial cycle phases: `users` and `groups` (every object, in id order), `orphans` (links whose
+//! Initial cycle phases: `managers` (users that manage someone, so that their reports' creates can
+//! carry the reference), `users` and `groups` (every object, in id order), `orphans` (links whose
 //! directory object was hard-deleted), `references` (managers), `members` (group memberships),
 //! `deprovision` (staged disables/deletes, held back above the accidental-deletion threshold).
 //! Incremental cycles replace the scans by `changes`: the objects changed since the watermark (from the
@@ -82,7 +83,7 @@ pub async fn run(
         let mut c = store.conn().await?;
         st::get_job(&mut c, &app).await?.ok_or(SyncError::Fenced)?
     };
-    let mut r = Runner { store: store.clone(), setup, connector, epoch, job, counts: Counts::default(), force };
+    let mut r = Runner { recent: HashMap::new(), store: store.clone(), setup, connector, epoch, job, counts: Counts::default(), force };
     let out = r.run(force).await;
     if let Ok(mut c) = store.conn().await {
         let _ = st::release_lease(&mut c, &app, epoch).await;
@@ -91,6 +92,8 @@ pub async fn run(
 }
 
 struct Runner {
+    /// Target ids of the users the previous page linked (its write may not be committed yet).
+    recent: HashMap<String, String>,
     store: Store,
     setup: Arc<JobSetup>,
     connector: Arc<dyn Connector>,
@@ -218,7 +221,7 @@ impl Runner {
             let j = &mut self.job;
             j.cycle_id = Some(uuid::Uuid::new_v4().to_string());
             j.cycle_kind = Some(if needs_initial { CycleKind::Initial } else { CycleKind::Incremental });
-            j.phase = Some(if needs_initial { "users" } else { "changes" }.to_string());
+            j.phase = Some(if needs_initial { "managers" } else { "changes" }.to_string());
             j.cursor = None;
             j.cycle_head = Some(head);
             j.cycle_started_at = Some(now);
@@ -252,8 +255,9 @@ impl Runner {
             let phase = self.job.phase.clone().unwrap_or_default();
             let started = std::time::Instant::now();
             let stop = match phase.as_str() {
-                "users" => self.scan(ObjectType::User).await?,
-                "groups" => self.scan(ObjectType::Group).await?,
+                "managers" => self.scan(ObjectType::User, true).await?,
+                "users" => self.scan(ObjectType::User, false).await?,
+                "groups" => self.scan(ObjectType::Group, false).await?,
                 "changes" => self.changes().await?,
                 "orphans" => self.orphans().await?,
                 "references" => self.references().await?,
@@ -266,6 +270,7 @@ impl Runner {
                 return Ok(Some(out));
             }
             let next = match phase.as_str() {
+                "managers" => "users",
                 "users" => "groups",
                 "groups" => "orphans",
                 "changes" | "orphans" => "references",
@@ -313,8 +318,14 @@ impl Runner {
             membership: Vec::new(),
             fatal: None,
         };
+        self.recent.clear();
         for r in results {
             self.counts.add(&r.counts);
+            if let Some(l) = r.link.as_ref().filter(|l| l.object_type == "user" && l.linked() && l.state == "active") {
+                if let Some(t) = &l.target_id {
+                    self.recent.insert(l.source_id.clone(), t.clone());
+                }
+            }
             if let Some(l) = r.link {
                 if r.membership_changed && l.object_type == "user" {
                     w.membership.push(l.source_id.clone());
@@ -382,6 +393,10 @@ impl Runner {
         Ok(RunOutcome::Quarantined { reason: reason.to_string() })
     }
 
+    /// Processes a page of objects: matching queries batched ([`Connector::find_many`]), then each
+    /// object up to its create ([`object::prepare`]; updates and adoptions are sent there), then the
+    /// creates together ([`Connector::create_many`]: `/Bulk` when the target offers it), in waves so
+    /// that a user whose manager is created in the same page carries the manager's reference.
     async fn process_all(&self, object: ObjectType, items: Vec<(SourceObject, Option<Link>, bool)>) -> Vec<ObjectResult> {
         let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
         // The managers of these users that the job already manages: their references go into the creates.
@@ -390,35 +405,154 @@ impl Runner {
                 .iter()
                 .filter_map(|(o, _, _)| if let SourceObject::User(u) = o { u.manager.as_ref().map(|m| m.id.clone()) } else { None })
                 .collect();
-            match self.store.conn().await {
+            let mut known = match self.store.conn().await {
                 Ok(mut c) => st::active_target_ids(&mut c, &self.setup.app_id, &referenced).await.unwrap_or_default(),
                 Err(_) => HashMap::new(),
+            };
+            // The previous page may not be committed yet (its write overlaps this page).
+            for id in referenced {
+                if let Some(t) = self.recent.get(&id) {
+                    known.entry(id).or_insert_with(|| t.clone());
+                }
             }
+            known
         } else {
             HashMap::new()
         };
         let mut ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
         ctx.known_targets = Some(&known);
         let ctx = &ctx;
+        let concurrency = self.setup.concurrency.max(1);
+        let t0 = std::time::Instant::now();
+        let prematched = self.prematch(ctx, &items).await;
+        let t1 = std::time::Instant::now();
         // After a failure that stops the job (401/403, not SCIM), objects not yet started are left for
         // the next run instead of each meeting the same failure.
         let halt = std::sync::atomic::AtomicBool::new(false);
         let halt = &halt;
-        stream::iter(items)
-            .map(|(o, l, assigned)| async move {
+        let items = &items;
+        // The futures are made first: a stream over a borrowing closure trips the `Send` check of the
+        // scheduler's spawned task.
+        let prepares: Vec<_> = items
+            .iter()
+            .zip(prematched)
+            .map(|((o, l, assigned), pre)| async move {
                 if halt.load(std::sync::atomic::Ordering::Relaxed) {
-                    return ObjectResult::default();
+                    return None;
                 }
                 let mut env = SystemEnv::new();
-                let r = object::process(ctx, &o, l.as_ref(), assigned, &mut env).await;
-                if r.fatal.is_some() {
+                let p = object::prepare(ctx, o, l.as_ref(), *assigned, pre, &mut env).await;
+                if matches!(&p, object::Prepared::Done(r) if r.fatal.is_some()) {
                     halt.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
-                r
+                Some(p)
             })
-            .buffered(self.setup.concurrency.max(1))
-            .collect()
-            .await
+            .collect();
+        let prepared: Vec<Option<object::Prepared>> = stream::iter(prepares).buffered(concurrency).collect().await;
+        let t2 = std::time::Instant::now();
+        let mut results: Vec<Option<ObjectResult>> = Vec::with_capacity(items.len());
+        let mut pending: Vec<(usize, Box<object::PendingCreate>)> = Vec::new();
+        for (i, p) in prepared.into_iter().enumerate() {
+            match p {
+                Some(object::Prepared::Done(r)) => results.push(Some(r)),
+                Some(object::Prepared::Create(c)) => {
+                    results.push(None);
+                    pending.push((i, c));
+                }
+                None => results.push(Some(ObjectResult::default())),
+            }
+        }
+        // Creates in waves: one whose reference points at an object of this page still to be created
+        // waits for the next wave (or goes without it when nothing else is left).
+        let mut sent = Vec::with_capacity(pending.len());
+        let mut wave_known = known.clone();
+        while !pending.is_empty() && !halt.load(std::sync::atomic::Ordering::Relaxed) {
+            let waiting: HashSet<String> = pending.iter().map(|(i, _)| items[*i].0.id()).collect();
+            let (mut go, mut hold) = (Vec::new(), Vec::new());
+            for (i, mut c) in pending {
+                if !c.attach_refs(&wave_known) && c.waiting_for().iter().any(|id| waiting.contains(*id)) {
+                    hold.push((i, c));
+                } else {
+                    go.push((i, c));
+                }
+            }
+            if go.is_empty() {
+                std::mem::swap(&mut go, &mut hold);
+            }
+            let bodies: Vec<serde_json::Value> = go.iter().map(|(_, c)| c.body()).collect();
+            let answers = self.connector.create_many(object, &bodies).await;
+            for ((i, c), a) in go.into_iter().zip(answers) {
+                match &a {
+                    Ok(s) => {
+                        wave_known.insert(items[i].0.id(), s.value.id.clone());
+                    }
+                    Err(e) if e.quarantines() => halt.store(true, std::sync::atomic::Ordering::Relaxed),
+                    Err(_) => {}
+                }
+                sent.push((i, c, a));
+            }
+            pending = hold;
+        }
+        let t3 = std::time::Instant::now();
+        let finishes: Vec<_> = sent
+            .into_iter()
+            .map(|(i, c, a)| async move {
+                let mut env = SystemEnv::new();
+                let (o, l, _) = &items[i];
+                (i, object::finish_create(ctx, o, l.as_ref(), *c, a, &mut env).await)
+            })
+            .collect();
+        let finished: Vec<(usize, ObjectResult)> = stream::iter(finishes).buffered(concurrency).collect().await;
+        for (i, r) in finished {
+            results[i] = Some(r);
+        }
+        tracing::debug!(
+            match_ms = (t1 - t0).as_millis() as u64,
+            prepare_ms = (t2 - t1).as_millis() as u64,
+            create_ms = (t3 - t2).as_millis() as u64,
+            finish_ms = t3.elapsed().as_millis() as u64,
+            "page processed"
+        );
+        results.into_iter().map(Option::unwrap_or_default).collect()
+    }
+
+    /// Matching queries for the objects of a page that are in scope and not linked, batched per
+    /// precedence level and attribute: the second attribute is only asked for the objects the first
+    /// did not find. One list of answers per object, in its queries' order (`None`: not asked).
+    async fn prematch(&self, ctx: &ObjectContext<'_>, items: &[(SourceObject, Option<Link>, bool)]) -> Vec<Option<object::Prematched>> {
+        let plans: Vec<Option<Vec<crate::mapping::MatchQuery>>> = items
+            .iter()
+            .map(|(o, l, assigned)| {
+                if l.as_ref().is_some_and(|l| l.linked()) || !object::in_scope(o, *assigned, ctx.mapping) {
+                    return None;
+                }
+                let mut env = SystemEnv::new();
+                crate::mapping::matching::plan(o.as_source()?, ctx.mapping, &mut env).ok()
+            })
+            .collect();
+        let mut out: Vec<Option<object::Prematched>> = plans.iter().map(|p| p.as_ref().map(|_| Vec::new())).collect();
+        let depth = plans.iter().flatten().map(Vec::len).max().unwrap_or(0);
+        for level in 0..depth {
+            let mut asks: BTreeMap<String, (Vec<usize>, Vec<String>)> = BTreeMap::new();
+            for (i, plan) in plans.iter().enumerate() {
+                let (Some(plan), Some(answers)) = (plan, out[i].as_ref()) else { continue };
+                let open = answers.len() == level && answers.iter().all(|a| matches!(a, Ok(s) if s.value.is_none()));
+                if let (true, Some(q)) = (open, plan.get(level)) {
+                    let e = asks.entry(q.target.clone()).or_default();
+                    e.0.push(i);
+                    e.1.push(q.value.clone());
+                }
+            }
+            for (attribute, (idx, values)) in asks {
+                let answers = self.connector.find_many(ctx.mapping.object(), &attribute, &values).await;
+                for (i, a) in idx.into_iter().zip(answers) {
+                    if let Some(v) = out[i].as_mut() {
+                        v.push(a);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Runs `f` over links with the job's concurrency, results in order.
@@ -437,10 +571,11 @@ impl Runner {
         }
     }
 
-    /// Initial cycle: every user (or group) in id order, a page at a time. Pipelined: a page's results
-    /// are written while the next page is processed (a crash loses at most the two uncommitted pages,
-    /// which the resumed cycle matches again).
-    async fn scan(&mut self, object: ObjectType) -> Result<Option<RunOutcome>, SyncError> {
+    /// Initial cycle: every user (or group) in id order, a page at a time (`managers`: only the users
+    /// that manage someone; they are counted when the `users` scan meets them again, linked). Pipelined:
+    /// a page's results are written while the next page is processed (a crash loses at most the two
+    /// uncommitted pages, which the resumed cycle matches again).
+    async fn scan(&mut self, object: ObjectType, managers: bool) -> Result<Option<RunOutcome>, SyncError> {
         if !self.mapping_enabled(object) {
             return Ok(None);
         }
@@ -456,6 +591,12 @@ impl Runner {
             let (objs, links) = {
                 let mut c = self.store.conn().await?;
                 let objs: Vec<SourceObject> = match object {
+                    ObjectType::User if managers => {
+                        let ids = st::manager_ids_after(&mut c, &after, PAGE).await?;
+                        let mut found = users::get_many(&mut c, &ids).await?;
+                        found.sort_by_key(|u| u.id.to_string());
+                        found.into_iter().map(|u| SourceObject::User(Box::new(u))).collect()
+                    }
                     ObjectType::User => {
                         users::by_id_after(&mut c, &after, PAGE).await?.into_iter().map(|u| SourceObject::User(Box::new(u))).collect()
                     }
@@ -477,7 +618,7 @@ impl Runner {
                 return Ok(None);
             }
             let last = objs.last().map(|o| o.id());
-            let n = objs.len() as u64;
+            let n = if managers { 0 } else { objs.len() as u64 };
             let items: Vec<(SourceObject, Option<Link>, bool)> = objs
                 .into_iter()
                 .map(|o| {
@@ -866,16 +1007,28 @@ async fn write_page(store: &Store, w: PageWrite) -> Result<Written, SyncError> {
     if !st::save_job(&mut tx, &w.job, w.epoch, now_ms() + w.lease_ms).await? {
         return Err(SyncError::Fenced);
     }
+    let t_links = std::time::Instant::now();
     st::put_links(&mut tx, &w.app, &w.put, now_ms()).await?;
     st::delete_links(&mut tx, &w.app, &w.unlink).await?;
+    let links_ms = t_links.elapsed().as_millis() as u64;
     st::insert_logs(&mut tx, &w.logs).await?;
+    let logs_ms = t_links.elapsed().as_millis() as u64 - links_ms;
     if !w.membership.is_empty() && w.sync_members {
         let containing: Vec<String> =
             groups::containing(&mut tx, &w.membership).await?.into_iter().map(|(g, _)| g).collect::<HashSet<_>>().into_iter().collect();
         st::mark_refs_pending(&mut tx, &w.app, &containing).await?;
     }
+    let t_commit = std::time::Instant::now();
     tx.commit().await?;
-    tracing::debug!(write_ms = started.elapsed().as_millis() as u64, links = w.put.len(), logs = w.logs.len(), "page written");
+    tracing::debug!(
+        write_ms = started.elapsed().as_millis() as u64,
+        links_ms,
+        logs_ms,
+        commit_ms = t_commit.elapsed().as_millis() as u64,
+        links = w.put.len(),
+        logs = w.logs.len(),
+        "page written"
+    );
     Ok(Written { enabled, fatal: w.fatal })
 }
 
@@ -896,7 +1049,7 @@ fn log_for(
     props: Vec<ModifiedProperty>,
 ) -> LogEntry {
     LogEntry {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: super::log::new_entry_id(),
         app_id: setup.app_id.clone(),
         cycle_id: cycle_id.to_string(),
         at: chrono::Utc::now(),

@@ -8,7 +8,7 @@ use super::policy;
 use crate::apps::ProvisioningSettings;
 use crate::connector::{Connector, ConnectorError, ErrorKind, Exchange};
 use crate::expr::{Env, Source, Value};
-use crate::mapping::resolve::{resolve, Phase};
+use crate::mapping::resolve::{resolve, OutcomeStatus, Phase, Resolved};
 use crate::mapping::{matching, CompiledMapping, ObjectType};
 use crate::model::{Group, User};
 use crate::store::sync::Link;
@@ -50,6 +50,11 @@ impl SourceObject {
             SourceObject::Group(_) => "group",
             SourceObject::Gone { object_type, .. } => object_type,
         }
+    }
+
+    /// The object as an expression source (`None` when gone).
+    pub fn as_source(&self) -> Option<&dyn Source> {
+        source_of(self)
     }
 
     /// The display name (the UPN for users).
@@ -128,7 +133,7 @@ fn entry(
     t: Trace,
 ) -> LogEntry {
     LogEntry {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: super::log::new_entry_id(),
         app_id: ctx.app_id.to_string(),
         cycle_id: ctx.cycle_id.to_string(),
         at: Utc::now(),
@@ -141,6 +146,11 @@ fn entry(
         error_code: None,
         detail: LogDetail { steps: t.steps, modified_properties: t.props, requests: t.requests, error: None, recommendation: None },
     }
+}
+
+/// Whether an object is in scope (the decision [`process`] explains).
+pub fn in_scope(obj: &SourceObject, assigned: bool, mapping: &CompiledMapping) -> bool {
+    scope(obj, assigned, mapping).0
 }
 
 /// The scope decision for an object: in scope or the reasons it is not.
@@ -183,10 +193,31 @@ struct Desired {
     attrs: BTreeMap<String, J>,
     refs: BTreeMap<String, Vec<String>>,
     body: J,
+    /// Every attribute mapping's explanation: only built when it is shown (on-demand, preview, or a
+    /// mapping failed); a cycle's successful objects do not need it.
     explained: Vec<String>,
     failures: Vec<String>,
     /// The create body carries the references (their targets were known).
     refs_sent: bool,
+    /// The resolved object with its references (directory ids), kept while they are not in `body`, so
+    /// that a create sent later can carry them once their targets exist.
+    with_refs: Option<Resolved>,
+}
+
+impl Desired {
+    /// Whether every reference's target is in `known` (false when there are none to send).
+    fn refs_known(&self, known: &HashMap<String, String>) -> bool {
+        self.with_refs.is_some() && !self.refs.is_empty() && self.refs.values().flatten().all(|id| known.contains_key(id))
+    }
+
+    /// Puts the references into the create body, translated with `known`.
+    fn attach_refs(&mut self, known: &HashMap<String, String>) {
+        if let Some(mut w) = self.with_refs.take() {
+            w.map_references(&|id| known.get(id).cloned());
+            self.body = w.to_scim_json();
+            self.refs_sent = true;
+        }
+    }
 }
 
 /// The directory ids a reference value holds (one for a manager, several for members).
@@ -204,31 +235,28 @@ fn desired(
     phase: Phase,
     env: &mut dyn Env,
     known: Option<&HashMap<String, String>>,
+    explain: bool,
 ) -> Desired {
     let mut r = resolve(src, mapping, phase, env);
-    let mut with_refs = r.clone();
+    let explanation = std::mem::take(&mut r.explanation);
+    let failures: Vec<String> = explanation.iter().filter(|o| matches!(o.status, OutcomeStatus::Failed(_))).map(|o| o.explain()).collect();
+    let explained = if explain || !failures.is_empty() { explanation.iter().map(|o| o.explain()).collect() } else { Vec::new() };
+    let full = r.clone();
     let refs_raw = r.take_references();
+    let with_refs = (!refs_raw.is_empty()).then_some(full);
     let mut refs = BTreeMap::new();
     for (path, v) in refs_raw {
         refs.insert(path, ref_ids(&v));
     }
     let attrs: BTreeMap<String, J> = r.json_attributes().into_iter().collect();
-    let explained = r.explanation.iter().map(|o| o.explain()).collect();
-    let failures = r.failures().iter().map(|o| o.explain()).collect();
-    // References whose targets already exist go into the create itself; the others wait for the
-    // references pass.
-    let all_known = |k: &HashMap<String, String>| refs.values().flatten().all(|id| k.contains_key(id));
-    match known.filter(|k| !refs.is_empty() && all_known(k)) {
-        Some(k) => {
-            with_refs.map_references(&|id| k.get(id).cloned());
-            let body = with_refs.to_scim_json();
-            Desired { attrs, refs, body, explained, failures, refs_sent: true }
-        }
-        None => {
-            let body = r.to_scim_json();
-            Desired { attrs, refs, body, explained, failures, refs_sent: false }
-        }
+    let body = r.to_scim_json();
+    let mut d = Desired { attrs, refs, body, explained, failures, refs_sent: false, with_refs };
+    // References whose targets already exist go into the create itself; the others wait (for a later
+    // create of the same page, or for the references pass).
+    if let Some(k) = known.filter(|k| d.refs_known(k)) {
+        d.attach_refs(k);
     }
+    d
 }
 
 /// Turns a failure into escrow on the link (creating an unlinked row when there was none).
@@ -291,6 +319,78 @@ pub async fn process(
     assigned: bool,
     env: &mut (dyn Env + Send),
 ) -> ObjectResult {
+    match prepare(ctx, obj, link, assigned, None, env).await {
+        Prepared::Done(r) => r,
+        Prepared::Create(p) => {
+            let sent = ctx.connector.create(ctx.mapping.object(), &p.body()).await;
+            finish_create(ctx, obj, link, *p, sent, env).await
+        }
+    }
+}
+
+/// Where [`prepare`] left an object.
+// `Done` holds the result by value as every other step returns it; a page holds at most a few
+// hundred of these at once.
+#[allow(clippy::large_enum_variant)]
+pub enum Prepared {
+    /// Processed (matched and updated, skipped, staged, failed…).
+    Done(ObjectResult),
+    /// Nothing in the target matches: the create to send (the caller sends it, alone or with others
+    /// through [`Connector::create_many`], then calls [`finish_create`]).
+    Create(Box<PendingCreate>),
+}
+
+/// A create decided by [`prepare`], not sent yet.
+pub struct PendingCreate {
+    trace: Trace,
+    queries: Vec<matching::MatchQuery>,
+    desired: Desired,
+    object: ObjectType,
+}
+
+impl PendingCreate {
+    /// The resource to POST (groups without members: those follow in the members pass).
+    pub fn body(&self) -> J {
+        let mut body = self.desired.body.clone();
+        if self.object == ObjectType::Group {
+            if let Some(m) = body.as_object_mut() {
+                m.remove("members");
+            }
+        }
+        body
+    }
+
+    /// The directory ids its references point to that its body does not carry yet.
+    pub fn waiting_for(&self) -> Vec<&String> {
+        if self.desired.refs_sent || self.desired.with_refs.is_none() {
+            return Vec::new();
+        }
+        self.desired.refs.values().flatten().collect()
+    }
+
+    /// Puts the references into the body when every target is in `known`; whether it did.
+    pub fn attach_refs(&mut self, known: &HashMap<String, String>) -> bool {
+        if !self.desired.refs_sent && self.desired.refs_known(known) {
+            self.desired.attach_refs(known);
+        }
+        self.desired.refs_sent
+    }
+}
+
+/// Matching results found ahead (batched by the cycle), in the order of the object's matching queries
+/// ([`matching::plan`]); queries past the end are sent one by one.
+pub type Prematched = Vec<crate::connector::ConnResult<Option<crate::connector::TargetObject>>>;
+
+/// Processes one object up to the create: scope, match (with `prematched` results when given),
+/// update or adopt a matched account, stage a disable/delete — or returns the create to send.
+pub async fn prepare(
+    ctx: &ObjectContext<'_>,
+    obj: &SourceObject,
+    link: Option<&Link>,
+    assigned: bool,
+    prematched: Option<Prematched>,
+    env: &mut (dyn Env + Send),
+) -> Prepared {
     let mut t = Trace::new();
     let object = ctx.mapping.object();
     match obj {
@@ -302,14 +402,14 @@ pub async fn process(
     let linked = link.filter(|l| l.linked());
 
     if !in_scope {
-        return deprovision(ctx, obj, link, linked, t);
+        return Prepared::Done(deprovision(ctx, obj, link, linked, t));
     }
     // Linked: update what changed.
     if let Some(l) = linked {
         let target_id = l.target_id.clone().expect("linked");
         t.steps.push(Step::new("Match", true, format!("linked to target account {target_id} (cached id; no query sent)")));
-        let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Update, env, None);
-        return update(ctx, obj, l, target_id, d, LogAction::Update, t, false).await;
+        let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Update, env, None, ctx.log_skips);
+        return Prepared::Done(update(ctx, obj, l, target_id, d, LogAction::Update, t, false).await);
     }
 
     // Not linked: match, then adopt or create.
@@ -318,12 +418,17 @@ pub async fn process(
         Err(e) => {
             t.steps.push(Step::new("Match", false, e.message.clone()));
             let err = ConnectorError::new(ErrorKind::Rejected, format!("cannot match: {}", e.message));
-            return failed(ctx, obj, link, LogAction::Other, t, err);
+            return Prepared::Done(failed(ctx, obj, link, LogAction::Other, t, err));
         }
     };
     let mut tried = Vec::new();
+    let mut ahead = prematched.unwrap_or_default().into_iter();
     for q in &queries {
-        match ctx.connector.find(object, &q.target, &q.value).await {
+        let answer = match ahead.next() {
+            Some(a) => a,
+            None => ctx.connector.find(object, &q.target, &q.value).await,
+        };
+        match answer {
             Ok(found) => {
                 t.requests.extend(found.exchanges);
                 match found.value {
@@ -331,27 +436,27 @@ pub async fn process(
                         tried.push(format!("{} → found {}", q.scim_filter(), obj_found.id));
                         t.steps
                             .push(Step::new("Match", true, format!("matched target account {} on {}", obj_found.id, q.target)).with(tried));
-                        return adopt(ctx, obj, link, obj_found, t, env).await;
+                        return Prepared::Done(adopt(ctx, obj, link, obj_found, t, env).await);
                     }
                     None => tried.push(format!("{} → no account", q.scim_filter())),
                 }
             }
             Err(e) => {
                 t.steps.push(Step::new("Match", false, format!("{} failed", q.scim_filter())).with(tried));
-                return failed(ctx, obj, link, LogAction::Other, t, e);
+                return Prepared::Done(failed(ctx, obj, link, LogAction::Other, t, e));
             }
         }
     }
     t.steps.push(Step::new("Match", true, "no account in the target matches: it will be created").with(tried));
     if !ctx.mapping.mapping().actions.create {
         t.steps.push(Step::new("Export", true, "skipped: the mapping's target object actions do not allow Create"));
-        return skip(ctx, obj, link, t);
+        return Prepared::Done(skip(ctx, obj, link, t));
     }
-    let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Create, env, ctx.known_targets);
+    let d = desired(source_of(obj).expect("in scope means present"), ctx.mapping, Phase::Create, env, ctx.known_targets, ctx.log_skips);
     if !d.failures.is_empty() {
         t.steps.push(Step::new("Map", false, "some attribute mappings failed").with(d.explained.clone()));
         let err = ConnectorError::new(ErrorKind::Rejected, format!("attribute mapping failed: {}", d.failures.join("; ")));
-        return failed(ctx, obj, link, LogAction::Create, t, err);
+        return Prepared::Done(failed(ctx, obj, link, LogAction::Create, t, err));
     }
     t.steps.push(Step::new("Map", true, "attribute mappings evaluated").with(if ctx.log_skips { d.explained.clone() } else { Vec::new() }));
     t.props = d.attrs.iter().map(|(p, v)| diff::property(p, None, Some(v.clone()), ctx.redacted)).collect();
@@ -359,15 +464,23 @@ pub async fn process(
         t.steps.push(Step::new("Export", true, "preview: would create the account (POST)"));
         let mut r = ObjectResult { log: Some(entry(ctx, obj, link, None, LogAction::Create, LogStatus::Success, t)), ..Default::default() };
         r.counts.created = 1;
-        return r;
+        return Prepared::Done(r);
     }
-    let mut body = d.body.clone();
-    if object == ObjectType::Group {
-        if let Some(m) = body.as_object_mut() {
-            m.remove("members");
-        }
-    }
-    match ctx.connector.create(object, &body).await {
+    Prepared::Create(Box::new(PendingCreate { trace: t, queries, desired: d, object }))
+}
+
+/// Completes a create sent for a [`PendingCreate`]: links the new account, or on a conflict matches
+/// again and adopts the account that exists, or escrows the object.
+pub async fn finish_create(
+    ctx: &ObjectContext<'_>,
+    obj: &SourceObject,
+    link: Option<&Link>,
+    p: PendingCreate,
+    result: crate::connector::ConnResult<crate::connector::TargetObject>,
+    env: &mut (dyn Env + Send),
+) -> ObjectResult {
+    let PendingCreate { trace: mut t, queries, desired: d, object } = p;
+    match result {
         Ok(sent) => {
             t.requests.extend(sent.exchanges);
             let id = sent.value.id.clone();
@@ -446,7 +559,7 @@ async fn adopt(
     t: Trace,
     env: &mut (dyn Env + Send),
 ) -> ObjectResult {
-    let d = desired(source_of(obj).expect("present"), ctx.mapping, Phase::Update, env, None);
+    let d = desired(source_of(obj).expect("present"), ctx.mapping, Phase::Update, env, None, ctx.log_skips);
     let current = diff::read_paths(&found.resource, d.attrs.keys());
     let exported = Exported {
         attrs: current

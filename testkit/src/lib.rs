@@ -14,7 +14,8 @@
 //! - `/Users` and `/Groups`: `POST` (201; 409 `uniqueness` on a taken userName / group
 //!   displayName, compared case-insensitively; 400 `invalidValue` when it is missing; 400
 //!   `invalidSyntax` when `schemas` lacks the core schema), `GET` by id (404 when missing), `GET`
-//!   list with `filter` (`attr eq value` joined by `and`; `userName`, group `displayName`, `id`
+//!   list with `filter` (`attr eq value` joined by `and`, terms joined by `or` unless
+//!   [`TargetConfig::refuse_or`] is set; `userName`, group `displayName`, `id`
 //!   and `externalId` use indexes; strings compare case-insensitively except `id` and
 //!   `externalId`, which are case-exact as RFC 7643 says; anything else is 400 `invalidFilter`),
 //!   `startIndex`, `count` (at most 200), `attributes`, `excludedAttributes`; `POST /.search`;
@@ -25,7 +26,8 @@
 //!   400 `noTarget`); `DELETE` (204, 404 when missing; a deleted resource leaves every group).
 //! - Group members must be users or groups of the target (400 `invalidValue` otherwise).
 //! - `POST /Bulk` when [`TargetConfig::bulk`] is set (501 otherwise): `bulkId` references,
-//!   `failOnErrors`, at most 1000 operations and 1 MiB.
+//!   `failOnErrors`, at most 1000 operations and 1 MiB; fault rules also see each operation (by its
+//!   method and path), and a `Status` fault answers just that operation.
 
 #![warn(missing_docs)]
 

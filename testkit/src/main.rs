@@ -1,4 +1,4 @@
-//! `provisio-scim-target --port N [--token T] [--bulk]`: serves the in-memory SCIM target of
+//! `provisio-scim-target --port N [--token T] [--bulk] [--refuse-or]`: serves the in-memory SCIM target of
 //! `provisio-testkit` on 127.0.0.1:N with its admin endpoints, until interrupted.
 
 use std::io::Write;
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use provisio_testkit::{ScimTarget, TargetConfig};
 
-const USAGE: &str = "usage: provisio-scim-target --port N [--token T] [--bulk]
+const USAGE: &str = "usage: provisio-scim-target --port N [--token T] [--bulk] [--refuse-or]
 
 Serves an in-memory SCIM 2.0 target on http://127.0.0.1:N/scim/v2 (port 0: a free port).
 Admin endpoints (no token): PUT /_admin/faults (JSON array of fault rules), GET /_admin/stats,
@@ -30,6 +30,7 @@ fn parse_args() -> Result<TargetConfig, String> {
             }
             "--token" => config.token = Some(value("--token")?),
             "--bulk" => config.bulk = true,
+            "--refuse-or" => config.refuse_or = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);

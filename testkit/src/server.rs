@@ -41,13 +41,15 @@ pub struct TargetConfig {
     pub token: Option<String>,
     /// Advertise bulk support in `/ServiceProviderConfig` and serve `POST /Bulk`.
     pub bulk: bool,
+    /// Refuse filters joined by `or` (400 `invalidFilter`), as some targets do.
+    pub refuse_or: bool,
     /// Address to listen on; default `127.0.0.1:0` (a free port).
     pub bind: SocketAddr,
 }
 
 impl Default for TargetConfig {
     fn default() -> Self {
-        TargetConfig { token: None, bulk: false, bind: SocketAddr::from(([127, 0, 0, 1], 0)) }
+        TargetConfig { token: None, bulk: false, refuse_or: false, bind: SocketAddr::from(([127, 0, 0, 1], 0)) }
     }
 }
 
@@ -82,7 +84,7 @@ impl ScimTarget {
         let listener = TcpListener::bind(config.bind).await.unwrap_or_else(|e| panic!("cannot bind {}: {e}", config.bind));
         let addr = listener.local_addr().expect("local address of the listener");
         let base_url = format!("http://{addr}{BASE_PATH}");
-        let inner = Arc::new(Inner::new(base_url, config.token, config.bulk));
+        let inner = Arc::new(Inner::new(base_url, config.token, config.bulk, config.refuse_or));
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, inner.clone(), rx, admin));
         ScimTarget { state: TargetState { inner }, addr, shutdown, task: Some(task) }

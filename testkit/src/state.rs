@@ -140,6 +140,11 @@ impl Collection {
         self.items.get(id).map(|i| i.seq)
     }
 
+    /// The stored id equal to `id`, when there is such a resource.
+    pub(crate) fn get_key(&self, id: &str) -> Option<&String> {
+        self.items.get_key_value(id).map(|(k, _)| k)
+    }
+
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.items.contains_key(id)
     }
@@ -244,6 +249,7 @@ pub(crate) struct Inner {
     pub base_url: String,
     pub token: Option<String>,
     pub bulk: bool,
+    pub refuse_or: bool,
     pub store: Mutex<Store>,
     log: Mutex<Vec<LogEntry>>,
     seq: AtomicU64,
@@ -264,13 +270,14 @@ impl Drop for InFlight<'_> {
 }
 
 impl Inner {
-    pub(crate) fn new(base_url: String, token: Option<String>, bulk: bool) -> Inner {
+    pub(crate) fn new(base_url: String, token: Option<String>, bulk: bool, refuse_or: bool) -> Inner {
         let discovery = crate::scim::Discovery::new(&base_url, bulk);
         Inner {
             started: Instant::now(),
             base_url,
             token,
             bulk,
+            refuse_or,
             store: Mutex::new(Store { users: Collection::new(Kind::User), groups: Collection::new(Kind::Group), next_seq: 0 }),
             log: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),

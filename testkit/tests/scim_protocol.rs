@@ -183,7 +183,15 @@ async fn filters_and_paging() {
     let (_, v) = list(r#"active eq true and userName eq "user0@example.com""#).await;
     assert_eq!(v["totalResults"], 1);
 
-    for bad in [r#"userName co "user""#, r#"userName eq "a" or userName eq "b""#, "userName eq", "garbage"] {
+    // `or` of comparisons (batched matching), with `and` binding tighter.
+    let (_, v) = list(r#"userName eq "USER1@example.com" or userName eq "nobody@example.com" or userName eq "user3@example.com""#).await;
+    assert_eq!(v["totalResults"], 2);
+    let names: Vec<&str> = v["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["user1@example.com", "user3@example.com"], "in creation order");
+    let (_, v) = list(r#"active eq false and userName eq "user1@example.com" or userName eq "user2@example.com""#).await;
+    assert_eq!(v["totalResults"], 1);
+
+    for bad in [r#"userName co "user""#, r#"not userName eq "a""#, r#"userName eq "a" or"#, "userName eq", "garbage"] {
         let (s, v) = list(bad).await;
         assert_eq!(s, 400, "{bad}");
         assert_scim_error(&v, 400, Some("invalidFilter"));

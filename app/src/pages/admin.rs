@@ -61,7 +61,7 @@ pub fn AuditPage() -> impl IntoView {
                 placeholder="Actor (exact)"
                 aria-label="Actor"
                 data-testid="audit-actor"
-                prop:value=move || param("actor")
+                value=move || param("actor") prop:value=move || param("actor")
             />
             <input
                 type="text"
@@ -69,7 +69,7 @@ pub fn AuditPage() -> impl IntoView {
                 placeholder="Action prefix, e.g. user. or group.member"
                 aria-label="Action prefix"
                 data-testid="audit-action"
-                prop:value=move || param("action")
+                value=move || param("action") prop:value=move || param("action")
             />
             <input
                 type="text"
@@ -77,7 +77,7 @@ pub fn AuditPage() -> impl IntoView {
                 placeholder="Target id"
                 aria-label="Target id"
                 data-testid="audit-target"
-                prop:value=move || param("target_id")
+                value=move || param("target_id") prop:value=move || param("target_id")
             />
             <button type="submit" data-testid="audit-search">
                 "Filter"

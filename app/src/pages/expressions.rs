@@ -13,7 +13,7 @@ use provisio::expr::{compile, functions, ExprError, Type};
 use provisio::source::{user_schema, USER_ATTRIBUTES};
 
 /// Escapes text for use as raw HTML content (the textarea's initial text).
-fn escape_html(s: &str) -> String {
+pub(crate) fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -146,7 +146,7 @@ pub fn ExpressionsPage() -> impl IntoView {
 }
 
 /// The live check's verdict on the text being typed.
-fn live_status(check: Option<Result<Type, ExprError>>, text: &str) -> AnyView {
+pub(crate) fn live_status(check: Option<Result<Type, ExprError>>, text: &str) -> AnyView {
     match check {
         None => view! { <span class="muted">"Type an expression: it is checked as you type."</span> }.into_any(),
         Some(Ok(t)) => {

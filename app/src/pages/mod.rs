@@ -1,17 +1,25 @@
 //! The portal's pages, one module per area.
 
 mod admin;
+mod apps;
 mod expressions;
 mod groups;
 mod import;
 mod login;
+mod logs;
+mod mappings;
+mod provisioning;
 mod users;
 
 pub use admin::{AdminsPage, AuditPage};
+pub use apps::{AppLayout, AppOverviewPage, AppUsersPage, AppsPage, NewAppPage};
 pub use expressions::ExpressionsPage;
 pub use groups::{GroupPage, GroupsPage};
 pub use import::ImportPage;
 pub use login::LoginPage;
+pub use logs::{AppLogsPage, LogsPage};
+pub use mappings::{AttributeEditorPage, MappingEditorPage, MappingsPage, TargetSchemaPage};
+pub use provisioning::{EditProvisioningPage, LogEntryCard, OnDemandPage, PreviewPage, ProvisioningPage};
 pub use users::{NewUserPage, RecycleBinPage, UserPage, UsersPage};
 
 use leptos::prelude::*;
@@ -25,6 +33,10 @@ pub fn HomePage() -> impl IntoView {
             "Provisio keeps accounts in your apps in step with this directory: the people and groups below are its source of truth."
         </p>
         <div class="cards">
+            <a class="card" href="/apps">
+                <h2>"Enterprise applications"</h2>
+                <p>"Apps that Provisio provisions accounts into: add from the gallery, configure, start."</p>
+            </a>
             <a class="card" href="/users">
                 <h2>"Users"</h2>
                 <p>"Search, create, edit, and delete people."</p>

@@ -1,5 +1,6 @@
 //! `/api/v1/apps`: enterprise applications, their assignments, the Provisioning blade (settings,
-//! admin credentials, Test Connection) and attribute mappings.
+//! admin credentials, Test Connection) and attribute mappings; `/api/v1/gallery`, the preintegrated
+//! applications they are made from.
 
 use super::auth::ApiActor;
 use super::error::{ApiError, ApiResult};
@@ -31,6 +32,17 @@ pub async fn list_apps(State(s): State<AppState>, ApiActor(a): ApiActor, Query(p
     let page = svc::list_apps(&s.store, &a, &q).await?;
     let keep: Vec<(&str, String)> = p.search.map(|v| vec![("search", v)]).unwrap_or_default();
     Ok(list_response("/api/v1/apps", page, p.top, &keep))
+}
+
+/// Query of `GET /api/v1/gallery`.
+#[derive(Debug, Deserialize)]
+pub struct GalleryParams {
+    search: Option<String>,
+}
+
+/// `GET /api/v1/gallery?search=`: the preintegrated applications (any signed-in actor), sorted by name.
+pub async fn gallery(ApiActor(_a): ApiActor, Query(p): Query<GalleryParams>) -> ApiResult<Response> {
+    Ok(Json(json!({ "value": svc::gallery(p.search.as_deref()) })).into_response())
 }
 
 /// `POST /api/v1/apps {"name", "template"}`

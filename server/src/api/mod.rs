@@ -65,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/admins/{id}", axum::routing::patch(admin::update_admin).delete(admin::delete_admin))
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{id}", delete(admin::revoke_token))
+        .route("/gallery", get(apps::gallery))
         .route("/apps", get(apps::list_apps).post(apps::create_app))
         .route("/apps/{id}", get(apps::get_app).patch(apps::update_app).delete(apps::delete_app))
         .route("/apps/{id}/assignments", get(apps::list_assignments).post(apps::assign))

@@ -172,6 +172,16 @@ pub fn spec() -> Value {
 /// The `/apps` routes.
 fn app_paths(id: &Value) -> Value {
     json!({
+        "/gallery": {
+            "get": {
+                "summary": "The application gallery: preintegrated apps with their supported objects, notes and compatibility profile, sorted by name",
+                "tags": ["apps"],
+                "parameters": [{"name": "search", "in": "query", "schema": {"type": "string"},
+                    "description": "Case-insensitive text in the name, publisher, category or description"}],
+                "responses": {"200": {"description": "{\"value\": [GalleryEntry]}; an entry's id is a valid template for POST /apps"},
+                    "401": {"$ref": "#/components/responses/Error"}}
+            }
+        },
         "/apps": {
             "get": paged(op("List enterprise applications by name", "apps", None, "200"), &[("search", "string")]),
             "post": op("Create an application (Administrator or Application Administrator)", "apps", Some("NewApp"), "201")
@@ -217,7 +227,7 @@ fn app_schemas(str_or_null: &Value) -> Value {
     json!({
             "NewApp": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {
                 "name": {"type": "string", "maxLength": provisio::apps::MAX_APP_NAME_LEN},
-                "template": {"type": ["string", "null"], "description": "Gallery entry (default generic-scim)"}}},
+                "template": {"type": ["string", "null"], "description": "A gallery entry's id (GET /gallery); default generic-scim. The app gets the entry's profile and mappings"}}},
             "AppPatch": {"type": "object", "additionalProperties": false, "properties": {
                 "name": {"type": "string"}, "mode": {"type": "string", "enum": ["manual", "automatic"]}}},
             "AssignmentRef": {"type": "object", "additionalProperties": false, "required": ["principalId"], "properties": {

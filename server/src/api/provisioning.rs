@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use provisio::service::provisioning::{self as prov, StatusView};
 use provisio::service::ServiceError;
-use provisio::sync::log::{LogAction, LogEntry, LogQuery, LogStatus};
+use provisio::sync::log::{LogAction, LogQuery, LogStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -110,42 +110,6 @@ fn time(field: &str, v: Option<&str>) -> Result<Option<chrono::DateTime<chrono::
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// The entries as CSV: one row per entry, the steps joined in one column.
-pub fn to_csv(entries: &[LogEntry]) -> String {
-    let mut out =
-        String::from("time,cycleId,action,status,objectType,sourceId,displayName,targetId,errorCode,error,steps,modifiedProperties\n");
-    for e in entries {
-        let steps: Vec<String> = e.detail.steps.iter().map(|s| format!("{}: {}", s.name, s.summary)).collect();
-        let props: Vec<String> =
-            e.detail.modified_properties.iter().map(|p| format!("{}={}", p.name, p.new_value.clone().unwrap_or(Value::Null))).collect();
-        let row = [
-            e.at.to_rfc3339(),
-            e.cycle_id.clone(),
-            e.action.as_str().to_string(),
-            e.status.as_str().to_string(),
-            e.object_type.clone(),
-            e.source_id.clone(),
-            e.display_name.clone(),
-            e.target_id.clone().unwrap_or_default(),
-            e.error_code.clone().unwrap_or_default(),
-            e.detail.error.clone().unwrap_or_default(),
-            steps.join(" | "),
-            props.join(" | "),
-        ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push('\n');
-    }
-    out
-}
-
 /// `GET …/logs?status=&action=&identity=&since=&until=&cycleId=&top=&after=&format=csv|json`: newest
 /// first. `format=csv` or `format=json` downloads the filtered entries (up to 10,000) as a file.
 pub async fn logs(
@@ -190,7 +154,7 @@ pub async fn logs(
                 }
             }
             let (body, ty, ext) = if f == "csv" {
-                (to_csv(&all), "text/csv; charset=utf-8", "csv")
+                (provisio::sync::log::to_csv(&all, false), "text/csv; charset=utf-8", "csv")
             } else {
                 (serde_json::to_string_pretty(&json!({"value": all})).unwrap_or_default(), "application/json", "json")
             };

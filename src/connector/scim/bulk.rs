@@ -82,7 +82,6 @@ pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(
     ops.iter()
         .map(|op| {
             let path = op.op.get("path").and_then(J::as_str).unwrap_or("");
-            let data = op.op.get("data").cloned().unwrap_or(J::Null);
             let exchange = |status: Option<u16>| Exchange {
                 method: "POST".into(),
                 path: "/Bulk".into(),
@@ -111,7 +110,7 @@ pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(
                     match id {
                         Some(id) => {
                             let resource = from_body.cloned().unwrap_or_else(|| {
-                                let mut d = data.clone();
+                                let mut d = op.op.get("data").cloned().unwrap_or(J::Null);
                                 if let Some(o) = d.as_object_mut() {
                                     o.insert("id".into(), J::String(id.clone()));
                                 }

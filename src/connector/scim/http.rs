@@ -63,13 +63,15 @@ pub struct Call {
     pub accept: &'static [u16],
     /// Attempts for this call, when not the profile's.
     pub attempts: Option<u32>,
+    /// Record the body in the exchange (off for `/Bulk`, whose results carry their own operation).
+    pub log_body: bool,
 }
 
 impl Call {
     /// A call with a readable path equal to the wire path.
     pub fn new(method: Method, path: impl Into<String>, endpoint: Endpoint) -> Call {
         let path = path.into();
-        Call { method, label: path.clone(), path, body: None, endpoint, need_json: true, accept: &[], attempts: None }
+        Call { method, label: path.clone(), path, body: None, endpoint, need_json: true, accept: &[], attempts: None, log_body: true }
     }
 
     /// With a readable label different from the wire path.
@@ -81,6 +83,12 @@ impl Call {
     /// With a JSON body.
     pub fn body(mut self, body: J) -> Call {
         self.body = Some(body);
+        self
+    }
+
+    /// Whether the exchange records the body.
+    pub fn log_body(mut self, log: bool) -> Call {
+        self.log_body = log;
         self
     }
 
@@ -247,7 +255,7 @@ impl Transport {
         let exchange = |status: Option<u16>, sent: u32| Exchange {
             method: call.method.to_string(),
             path: call.path.clone(),
-            request_body: call.body.clone(),
+            request_body: if call.log_body { call.body.clone() } else { None },
             status,
             attempts: sent,
         };

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | find (user) | `GET /Users?filter=userName eq "x"` (or pages of `GET /Users?startIndex=&count=100` when filters are off) |
 //! | find (group) | `GET /Groups?excludedAttributes=members&filter=displayName eq "x"` |
+//! | find_many | `GET /Users?filter=userName eq "a" or userName eq "b" …&count=…` (up to [`MATCH_BATCH`] values a request; single queries once the target refuses `or`) |
 //! | get | `GET /Users/{id}`, `GET /Groups/{id}?excludedAttributes=members` |
 //! | create | `POST /Users`; `POST /Groups` without members, then the members by PATCH |
 //! | create_many | `POST /Bulk` when the profile and the target allow it, else creates side by side |
@@ -86,6 +87,8 @@ struct Inner {
     profile: CompatProfile,
     caps: RwLock<Option<Capabilities>>,
     caps_read: tokio::sync::Mutex<bool>,
+    /// The target refused a filter joined by `or`: batched matching sends single queries from then on.
+    or_refused: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for ScimConnector {
@@ -110,6 +113,9 @@ fn noun(object: ObjectType, n: usize) -> &'static str {
         (ObjectType::Group, false) => "groups",
     }
 }
+
+/// The most values one batched matching query asks for (`a eq "x" or a eq "y" …`).
+pub const MATCH_BATCH: usize = 50;
 
 /// Page size when reading whole lists (no filter support).
 const PAGE: usize = 100;
@@ -142,7 +148,13 @@ impl ScimConnector {
         };
         let http = Transport::new(base, auth, &config.profile, config.allow_private)?;
         Ok(ScimConnector {
-            inner: Arc::new(Inner { http, profile: config.profile, caps: RwLock::new(None), caps_read: tokio::sync::Mutex::new(false) }),
+            inner: Arc::new(Inner {
+                http,
+                profile: config.profile,
+                caps: RwLock::new(None),
+                caps_read: tokio::sync::Mutex::new(false),
+                or_refused: std::sync::atomic::AtomicBool::new(false),
+            }),
         })
     }
 
@@ -258,6 +270,99 @@ impl ScimConnector {
         }
     }
 
+    /// Matching queries for many values: batches of `or` filters, or single queries when the target
+    /// refused one (remembered for the connector's life).
+    async fn find_batched(&self, object: ObjectType, attribute: &str, values: &[String]) -> Vec<ConnResult<Option<TargetObject>>> {
+        use std::sync::atomic::Ordering;
+        let concurrency = self.profile().max_concurrency.max(1) as usize;
+        let max = self.capabilities().and_then(|c| c.filter_max_results).map_or(MATCH_BATCH, |m| (m as usize / 2).clamp(1, MATCH_BATCH));
+        let batches: Vec<_> = values
+            .chunks(max)
+            .map(|chunk| async move {
+                if chunk.len() > 1 && !self.inner.or_refused.load(Ordering::Relaxed) {
+                    match self.find_or(object, attribute, chunk).await {
+                        Some(r) => return r,
+                        None => self.inner.or_refused.store(true, Ordering::Relaxed),
+                    }
+                }
+                let mut out = Vec::with_capacity(chunk.len());
+                for v in chunk {
+                    out.push(self.find_filtered(object, attribute, v).await);
+                }
+                out
+            })
+            .collect();
+        let answers: Vec<Vec<ConnResult<Option<TargetObject>>>> = futures::stream::iter(batches).buffered(concurrency).collect().await;
+        answers.into_iter().flatten().collect()
+    }
+
+    /// One `or` query for `values`; `None` when the target refuses such a filter (400) or the answer is
+    /// incomplete (more results than returned), so the values are queried one by one instead.
+    async fn find_or(&self, object: ObjectType, attribute: &str, values: &[String]) -> Option<Vec<ConnResult<Option<TargetObject>>>> {
+        let filter = values.iter().map(|v| resource::match_filter(attribute, v)).collect::<Vec<_>>().join(" or ");
+        let mut query = Vec::new();
+        if object == ObjectType::Group {
+            query.push(("excludedAttributes", "members".to_string()));
+        }
+        query.push(("filter", filter));
+        query.push(("count", (values.len() * 2).to_string()));
+        let (path, label) = with_query(collection(object), collection(object), &query);
+        let call = Call::new(Method::GET, path, Endpoint::Collection).label(label);
+        let what = call.what();
+        let reply = match self.send(call).await {
+            Ok(r) => r,
+            Err(e) if matches!(e.status, Some(400 | 413 | 414)) => return None,
+            Err(e) => return Some(values.iter().map(|_| Err(e.clone())).collect()),
+        };
+        let Some(page) = reply.json.as_ref().and_then(list_page) else {
+            let e = not_scim(format!("{what} answered {}, but not with a SCIM ListResponse", reply.status), reply);
+            return Some(values.iter().map(|_| Err(e.clone())).collect());
+        };
+        if page.total.is_some_and(|t| t > page.resources.len() as u64) {
+            return None;
+        }
+        let found: Vec<(Vec<String>, J)> = page.resources.into_iter().map(|r| (values_at(&r, attribute), r)).collect();
+        let n = values.len();
+        Some(
+            values
+                .iter()
+                .map(|v| {
+                    // Each value's log shows its own comparison, not the whole filter of the request.
+                    let exchanges = vec![Exchange {
+                        path: format!(
+                            "{}?filter={} or … ({n} values in one request)",
+                            collection(object),
+                            resource::match_filter(attribute, v)
+                        ),
+                        ..reply.exchange.clone()
+                    }];
+                    let hits: Vec<&J> =
+                        found.iter().filter(|(vals, _)| vals.iter().any(|x| x.eq_ignore_ascii_case(v))).map(|(_, r)| r).collect();
+                    match hits.as_slice() {
+                        [] => Ok(sent(None, exchanges.clone())),
+                        [one] => match resource_id(one) {
+                            Some(id) => Ok(sent(Some(TargetObject { id, resource: (*one).clone() }), exchanges.clone())),
+                            None => Err(not_scim(format!("{what} answered with a resource without an id"), reply.clone())),
+                        },
+                        many => {
+                            let n = many.len();
+                            let mut e = ConnectorError::new(
+                                ErrorKind::Ambiguous,
+                                format!(
+                                    "{what} found {n} {} with {attribute} '{v}'; the matching attribute must be unique",
+                                    noun(object, n)
+                                ),
+                            );
+                            e.status = Some(reply.status);
+                            e.exchange = Some(reply.exchange.clone());
+                            Err(e)
+                        }
+                    }
+                })
+                .collect(),
+        )
+    }
+
     /// Matching without a filter: read the whole list, page by page, and compare here.
     async fn find_by_scan(&self, object: ObjectType, attribute: &str, value: &str) -> ConnResult<Option<TargetObject>> {
         let mut exchanges = Vec::new();
@@ -341,17 +446,25 @@ impl ScimConnector {
 
     /// Creates through `/Bulk`, in requests within the target's limits.
     async fn create_bulk(&self, object: ObjectType, resources: &[J], caps: &Capabilities) -> Vec<ConnResult<TargetObject>> {
-        let split: Vec<(J, Vec<String>)> = resources.iter().map(|r| split_members(object, r)).collect();
-        let bodies: Vec<J> = split.iter().map(|(b, _)| b.clone()).collect();
+        // Groups go without their members (added by PATCH once created); users as they are.
+        let split: Vec<(J, Vec<String>)> =
+            if object == ObjectType::Group { resources.iter().map(|r| split_members(object, r)).collect() } else { Vec::new() };
+        let grouped: Vec<J>;
+        let bodies: &[J] = if object == ObjectType::Group {
+            grouped = split.iter().map(|(b, _)| b.clone()).collect();
+            &grouped
+        } else {
+            resources
+        };
         let max_ops = caps.bulk_max_operations.map_or(bulk::MAX_OPERATIONS, |n| n as usize).min(bulk::MAX_OPERATIONS);
         let max_payload = caps.bulk_max_payload_size.unwrap_or(bulk::DEFAULT_MAX_PAYLOAD);
-        let (requests, too_big) = bulk::plan(&bodies, collection(object), max_ops, max_payload);
+        let (requests, too_big) = bulk::plan(bodies, collection(object), max_ops, max_payload);
         let mut results: Vec<Option<ConnResult<TargetObject>>> = resources.iter().map(|_| None).collect();
         let concurrency = self.profile().max_concurrency.max(1) as usize;
         let sends: Vec<_> = requests
             .into_iter()
             .map(|ops| async move {
-                let call = Call::new(Method::POST, "/Bulk", Endpoint::Collection).body(bulk::request_body(&ops));
+                let call = Call::new(Method::POST, "/Bulk", Endpoint::Collection).body(bulk::request_body(&ops)).log_body(false);
                 let r = self.send(call).await;
                 (ops, r)
             })
@@ -401,7 +514,7 @@ impl ScimConnector {
             .iter()
             .enumerate()
             .filter_map(|(i, r)| match r {
-                Some(Ok(s)) if !split[i].1.is_empty() => Some((i, s.value.id.clone())),
+                Some(Ok(s)) if split.get(i).is_some_and(|(_, m)| !m.is_empty()) => Some((i, s.value.id.clone())),
                 _ => None,
             })
             .collect();
@@ -540,6 +653,17 @@ impl Connector for ScimConnector {
         } else {
             self.find_by_scan(object, attribute, value).await
         }
+    }
+
+    async fn find_many(&self, object: ObjectType, attribute: &str, values: &[String]) -> Vec<ConnResult<Option<TargetObject>>> {
+        if self.profile().filter_supported {
+            return self.find_batched(object, attribute, values).await;
+        }
+        let mut out = Vec::with_capacity(values.len());
+        for v in values {
+            out.push(self.find_by_scan(object, attribute, v).await);
+        }
+        out
     }
 
     async fn get(&self, object: ObjectType, id: &str) -> ConnResult<Option<TargetObject>> {

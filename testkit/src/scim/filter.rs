@@ -1,5 +1,6 @@
 //! SCIM filters (RFC 7644 §3.4.2.2), the subset Entra sends: `<attrPath> eq <value>` joined by
-//! `and`. Anything else is refused with `invalidFilter`.
+//! `and`, and such conjunctions joined by `or` (`and` binds tighter; batched matching queries send
+//! `userName eq "a" or userName eq "b"`). Anything else is refused with `invalidFilter`.
 
 use serde_json::{Map, Value};
 
@@ -82,10 +83,11 @@ pub(crate) struct Cond {
     pub value: Value,
 }
 
-/// A conjunction of comparisons.
+/// A disjunction (`or`) of conjunctions (`and`) of comparisons.
 #[derive(Clone, Debug)]
 pub(crate) struct Filter {
-    pub conds: Vec<Cond>,
+    /// The `or` terms, each a list of comparisons that must all hold.
+    pub terms: Vec<Vec<Cond>>,
 }
 
 enum Tok {
@@ -136,6 +138,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
 /// Parses a filter; the error text says what is not supported.
 pub(crate) fn parse_filter(s: &str) -> Result<Filter, String> {
     let mut toks = tokenize(s)?.into_iter();
+    let mut terms = Vec::new();
     let mut conds = Vec::new();
     loop {
         let path = match toks.next() {
@@ -168,14 +171,16 @@ pub(crate) fn parse_filter(s: &str) -> Result<Filter, String> {
         match toks.next() {
             None => break,
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("and") => continue,
-            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("or") || w.eq_ignore_ascii_case("not") => {
-                return Err(format!("logical operator '{w}' is not supported (only and)"));
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("or") => terms.push(std::mem::take(&mut conds)),
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("not") => {
+                return Err(format!("logical operator '{w}' is not supported (only and, or)"));
             }
             Some(Tok::Word(w)) => return Err(format!("unexpected '{w}' in filter")),
             Some(Tok::Str(s)) => return Err(format!("unexpected \"{s}\" in filter")),
         }
     }
-    Ok(Filter { conds })
+    terms.push(conds);
+    Ok(Filter { terms })
 }
 
 /// Whether comparisons of this attribute are case-exact (RFC 7643: `id` and `externalId`).
@@ -229,9 +234,9 @@ impl Cond {
 }
 
 impl Filter {
-    /// Whether every comparison matches.
+    /// Whether every comparison of some `or` term matches.
     pub(crate) fn matches(&self, obj: &Map<String, Value>) -> bool {
-        self.conds.iter().all(|c| c.matches(obj))
+        self.terms.iter().any(|t| t.iter().all(|c| c.matches(obj)))
     }
 }
 
@@ -243,8 +248,8 @@ mod tests {
     #[test]
     fn parses_and_matches() {
         let f = parse_filter(r#"USERNAME Eq "Alice@Example.com" and externalId eq "e1""#).unwrap();
-        assert_eq!(f.conds.len(), 2);
-        assert_eq!(f.conds[0].path.attr, "userName");
+        assert_eq!(f.terms[0].len(), 2);
+        assert_eq!(f.terms[0][0].path.attr, "userName");
         let r = json!({"userName": "alice@example.com", "externalId": "e1"});
         assert!(f.matches(r.as_object().unwrap()));
         let r = json!({"userName": "alice@example.com", "externalId": "E1"});
@@ -258,15 +263,28 @@ mod tests {
         let f = parse_filter(r#"emails.value eq "a@x.org""#).unwrap();
         assert!(f.matches(r.as_object().unwrap()));
         let f = parse_filter(&format!(r#"{ENTERPRISE}:department eq "sales""#)).unwrap();
-        assert_eq!(f.conds[0].path.urn.as_deref(), Some(ENTERPRISE));
+        assert_eq!(f.terms[0][0].path.urn.as_deref(), Some(ENTERPRISE));
         assert!(f.matches(r.as_object().unwrap()));
+    }
+
+    #[test]
+    fn or_of_ands() {
+        let f = parse_filter(r#"userName eq "a" or userName eq "B" and active eq true or userName eq "c""#).unwrap();
+        assert_eq!(f.terms.iter().map(Vec::len).collect::<Vec<_>>(), [1, 2, 1]);
+        let m = |v: serde_json::Value| f.matches(v.as_object().unwrap());
+        assert!(m(json!({"userName": "A"})));
+        assert!(m(json!({"userName": "b", "active": true})));
+        assert!(!m(json!({"userName": "b", "active": false})));
+        assert!(m(json!({"userName": "c"})));
+        assert!(!m(json!({"userName": "d"})));
     }
 
     #[test]
     fn refuses_unsupported() {
         for f in [
             r#"userName sw "a""#,
-            r#"userName eq "a" or userName eq "b""#,
+            r#"not userName eq "a""#,
+            r#"userName eq "a" or"#,
             r#"(userName eq "a")"#,
             r#"emails[type eq "work"].value eq "a""#,
             r#"userName eq"#,

@@ -381,32 +381,40 @@ fn list_params(params: &[(String, String)]) -> Result<ListParams, Reply> {
 
 /// Resources matching the filter, in creation order.
 fn matching<'a>(col: &'a Collection, f: &Filter) -> Vec<&'a Value> {
-    // Use an index when a comparison allows it.
-    for c in &f.conds {
-        if c.path.urn.is_some() || c.path.sub.is_some() {
-            continue;
-        }
-        let Value::String(s) = &c.value else { continue };
-        let ids: Option<Vec<&String>> = if c.path.attr.eq_ignore_ascii_case(col.kind.unique_attr()) {
-            Some(col.owner_of(&lower(s)).into_iter().collect())
-        } else if c.path.attr == "id" {
-            Some(if col.contains(s) { vec![s] } else { Vec::new() })
-        } else if c.path.attr == "externalId" {
-            Some(col.by_external(s).iter().collect())
-        } else {
-            None
+    // Use an index when every `or` term has a comparison that allows it.
+    let mut ids: Vec<&String> = Vec::new();
+    for term in &f.terms {
+        let Some(found) = term.iter().find_map(|c| indexed(col, c)) else {
+            return col.iter().filter(|v| v.as_object().is_some_and(|m| f.matches(m))).collect();
         };
-        if let Some(ids) = ids {
-            let mut found: Vec<(u64, &Value)> = ids
-                .into_iter()
-                .filter_map(|id| Some((col.seq_of(id)?, col.get(id)?)))
-                .filter(|(_, v)| v.as_object().is_some_and(|m| f.matches(m)))
-                .collect();
-            found.sort_by_key(|(s, _)| *s);
-            return found.into_iter().map(|(_, v)| v).collect();
-        }
+        ids.extend(found);
     }
-    col.iter().filter(|v| v.as_object().is_some_and(|m| f.matches(m))).collect()
+    ids.sort();
+    ids.dedup();
+    let mut found: Vec<(u64, &Value)> = ids
+        .into_iter()
+        .filter_map(|id| Some((col.seq_of(id)?, col.get(id)?)))
+        .filter(|(_, v)| v.as_object().is_some_and(|m| f.matches(m)))
+        .collect();
+    found.sort_by_key(|(s, _)| *s);
+    found.into_iter().map(|(_, v)| v).collect()
+}
+
+/// The ids a comparison can match, from an index (`None`: no index serves it).
+fn indexed<'a>(col: &'a Collection, c: &filter::Cond) -> Option<Vec<&'a String>> {
+    if c.path.urn.is_some() || c.path.sub.is_some() {
+        return None;
+    }
+    let Value::String(s) = &c.value else { return None };
+    if c.path.attr.eq_ignore_ascii_case(col.kind.unique_attr()) {
+        Some(col.owner_of(&lower(s)).into_iter().collect())
+    } else if c.path.attr == "id" {
+        Some(col.get_key(s).into_iter().collect())
+    } else if c.path.attr == "externalId" {
+        Some(col.by_external(s).iter().collect())
+    } else {
+        None
+    }
 }
 
 /// Applies `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5).
@@ -545,6 +553,9 @@ fn run_list(inner: &Inner, kind: Kind, p: &ListParams) -> Reply {
 
 fn list(inner: &Inner, kind: Kind, params: &[(String, String)]) -> Reply {
     match list_params(params) {
+        Ok(p) if inner.refuse_or && p.filter.as_ref().is_some_and(|f| f.terms.len() > 1) => {
+            Reply::error(400, Some("invalidFilter"), "logical operator 'or' is not supported (only and)")
+        }
         Ok(p) => run_list(inner, kind, &p),
         Err(r) => r,
     }
@@ -736,6 +747,10 @@ fn bulk(inner: &Inner, body: &[u8]) -> Reply {
                 }
             }
             let path = segs.join("/");
+            // Fault rules apply to each operation too (a `Status` fault answers just that operation).
+            if let Some(crate::fault::FaultKind::Status(s)) = inner.pick_fault(&method, &path) {
+                return Reply::error(s, None, format!("injected fault: status {s}"));
+            }
             let mut data = field("data").cloned();
             if let Some(d) = data.as_mut() {
                 if let Err(r) = resolve_bulk_ids(d, &ids) {

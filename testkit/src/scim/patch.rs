@@ -299,7 +299,7 @@ fn apply_attr(
                         }
                         // Add: a new element carrying the filter's values.
                         let mut el = Map::new();
-                        for c in &f.conds {
+                        for c in f.terms.iter().take(1).flatten() {
                             if c.path.urn.is_none() && c.path.sub.is_none() {
                                 el.insert(c.path.attr.clone(), c.value.clone());
                             }

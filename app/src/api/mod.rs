@@ -4,8 +4,13 @@
 // Form-backed server functions take one argument per form field.
 #![allow(clippy::too_many_arguments)]
 
+pub mod apps;
+pub mod logs;
+pub mod mappings;
+pub mod provisioning;
+
 use leptos::prelude::*;
-use provisio::model::{Admin, ApiToken, AuditEntry, Group, Member, Page, Role, User};
+use provisio::model::{Admin, ApiToken, AuditEntry, FieldError, Group, Member, Page, Role, User};
 use serde::{Deserialize, Serialize};
 
 /// The signed-in admin, as the layout shows it.
@@ -36,7 +41,7 @@ pub struct GroupDetail {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) mod ssr {
+pub mod ssr {
     //! Context and error mapping for server functions.
     use crate::session::actor_from_session;
     use axum::extract::ConnectInfo;
@@ -62,7 +67,25 @@ pub(crate) mod ssr {
         }
     }
 
+    /// Where the portal may send requests to targets: the key that opens app secrets, and whether
+    /// private addresses are allowed (test targets).
+    #[derive(Clone)]
+    pub struct TargetAccess {
+        /// Opens the apps' sealed secrets.
+        pub secrets: provisio::crypto::SecretBox,
+        /// `PROVISIO_ALLOW_PRIVATE_TARGETS`.
+        pub allow_private: bool,
+    }
+
+    /// The store, the signed-in actor and the target access, or a 401 error.
+    pub async fn target_ctx() -> Result<(Store, Actor, TargetAccess), ServerFnError> {
+        let (store, actor) = ctx().await?;
+        let access = use_context::<TargetAccess>().ok_or_else(|| ServerFnError::new("server misconfigured: no secret key"))?;
+        Ok((store, actor, access))
+    }
+
     /// Maps a service error to a server-function error, setting the HTTP status that means it.
+    /// Validation and conflict errors keep their fields (see [`super::field_errors`]).
     pub fn err(e: ServiceError) -> ServerFnError {
         if let ServiceError::Store(inner) = &e {
             tracing::error!(error = %inner, "store error in server function");
@@ -77,13 +100,36 @@ pub(crate) mod ssr {
                 opts.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
             }
         }
-        ServerFnError::new(e.public_message())
+        match &e {
+            ServiceError::Validation(v) => ServerFnError::new(super::encode_field_errors(v)),
+            ServiceError::Conflict(f) => ServerFnError::new(super::encode_field_errors(std::slice::from_ref(f))),
+            _ => ServerFnError::new(e.public_message()),
+        }
+    }
+}
+
+/// Marks a server-function error message that carries field errors (as JSON after the mark).
+const FIELD_ERRORS_MARK: &str = "fields:";
+
+/// Encodes field errors into a server-function error message.
+pub fn encode_field_errors(errors: &[FieldError]) -> String {
+    format!("{FIELD_ERRORS_MARK}{}", serde_json::to_string(errors).unwrap_or_default())
+}
+
+/// The field errors a server function answered with (empty for other errors).
+pub fn field_errors(e: &ServerFnError) -> Vec<FieldError> {
+    match e {
+        ServerFnError::ServerError(m) => m.strip_prefix(FIELD_ERRORS_MARK).and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default(),
+        _ => Vec::new(),
     }
 }
 
 /// Shows a server-function error as a person should read it.
 pub fn error_text(e: &ServerFnError) -> String {
     match e {
+        ServerFnError::ServerError(m) if m.starts_with(FIELD_ERRORS_MARK) => {
+            field_errors(e).iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; ")
+        }
         ServerFnError::ServerError(m) => m.clone(),
         other => other.to_string(),
     }
@@ -423,7 +469,6 @@ pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
 // ---------------------------------------------------------------------------------------------------
 
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
-use provisio::model::FieldError;
 
 /// Where an import job stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

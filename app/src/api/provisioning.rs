@@ -1,0 +1,274 @@
+//! Server functions of the Provisioning blades: status and job actions, mode, admin credentials and
+//! Test Connection, settings, provision on demand and preview. Each calls the same
+//! `provisio::service` function as the JSON API; secrets go in, never out.
+
+use leptos::prelude::*;
+use provisio::apps::ProvisioningConfig;
+use provisio::connector::ConnectionReport;
+use provisio::sync::log::LogEntry;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::ssr;
+#[cfg(feature = "ssr")]
+use provisio::service::ServiceError;
+
+/// The job's status and the held-back deletions, as the overview blade shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// The status.
+    pub status: provisio::sync::job::JobStatus,
+    /// The staged disables/deletes (up to 1,000).
+    pub staged: Vec<StagedDeletion>,
+}
+
+/// A held-back disable or delete.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StagedDeletion {
+    /// The directory object's name.
+    pub display_name: String,
+    /// `user` or `group`.
+    pub object_type: String,
+    /// `disable` or `delete`.
+    pub action: String,
+    /// The target account.
+    pub target_id: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+impl From<provisio::service::provisioning::StatusView> for StatusView {
+    fn from(v: provisio::service::provisioning::StatusView) -> Self {
+        StatusView {
+            status: v.status,
+            staged: v
+                .staged
+                .into_iter()
+                .map(|s| StagedDeletion {
+                    display_name: s.display_name,
+                    object_type: s.object_type,
+                    action: s.action,
+                    target_id: s.target_id,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The job's status (polled by the overview blade while a cycle runs).
+#[server]
+pub async fn provisioning_status(id: String) -> Result<StatusView, ServerFnError> {
+    let (store, actor) = ssr::ctx().await?;
+    Ok(provisio::service::provisioning::status_view(&store, &actor, &id).await.map_err(ssr::err)?.into())
+}
+
+/// A job action from the overview blade: `start`, `stop`, `restart`, `reset` (restart and break the
+/// links), `allow` or `reject` (the staged deletions). Destructive ones need `confirm=yes`.
+#[server]
+pub async fn job_action(id: String, action: String, confirm: Option<String>) -> Result<(), ServerFnError> {
+    use provisio::service::provisioning as prov;
+    let (store, actor) = ssr::ctx().await?;
+    let confirmed = confirm.as_deref() == Some("yes");
+    let needs_confirm = matches!(action.as_str(), "restart" | "reset" | "allow");
+    if needs_confirm && !confirmed {
+        return Err(ssr::err(ServiceError::invalid("confirm", "confirm the action first")));
+    }
+    match action.as_str() {
+        "start" => prov::start(&store, &actor, &id).await.map(drop),
+        "stop" => prov::pause(&store, &actor, &id).await.map(drop),
+        "restart" => prov::restart(&store, &actor, &id, false).await.map(drop),
+        "reset" => prov::restart(&store, &actor, &id, true).await.map(drop),
+        "allow" => prov::decide_deletes(&store, &actor, &id, true).await.map(drop),
+        "reject" => prov::decide_deletes(&store, &actor, &id, false).await.map(drop),
+        other => Err(ServiceError::invalid("action", format!("'{other}' is not one of start, stop, restart, reset, allow, reject"))),
+    }
+    .map_err(ssr::err)?;
+    leptos_axum::redirect(&format!("/apps/{id}/provisioning"));
+    Ok(())
+}
+
+/// The Provisioning configuration: mode, settings, profile, credentials (secrets as "set" only).
+#[server]
+pub async fn get_provisioning(id: String) -> Result<ProvisioningConfig, ServerFnError> {
+    let (store, actor) = ssr::ctx().await?;
+    provisio::service::apps::get_provisioning(&store, &actor, &id).await.map_err(ssr::err)
+}
+
+/// Saves the provisioning mode (Automatic can't go back to Manual), keeping the settings.
+#[server]
+pub async fn save_mode(id: String, mode: String) -> Result<(), ServerFnError> {
+    use provisio::apps::{ProvisioningInput, ProvisioningMode};
+    let (store, actor) = ssr::ctx().await?;
+    let Some(mode) = ProvisioningMode::parse(&mode) else {
+        return Err(ssr::err(ServiceError::invalid("mode", "must be Manual or Automatic")));
+    };
+    let current = provisio::service::apps::get_provisioning(&store, &actor, &id).await.map_err(ssr::err)?;
+    let input = ProvisioningInput { mode, settings: current.settings, profile: None };
+    provisio::service::apps::put_provisioning(&store, &actor, &id, input).await.map_err(ssr::err)?;
+    leptos_axum::redirect(&format!("/apps/{id}/provisioning/edit"));
+    Ok(())
+}
+
+/// Parses a whole-number form field, naming it when it isn't one.
+#[cfg(feature = "ssr")]
+fn number(field: &str, value: &str, errs: &mut Vec<provisio::model::FieldError>) -> u32 {
+    match value.trim().parse::<u32>() {
+        Ok(n) => n,
+        Err(_) => {
+            errs.push(provisio::model::FieldError::new(field, format!("'{}' is not a whole number", value.trim())));
+            0
+        }
+    }
+}
+
+/// Saves the Settings section (checkboxes are present when ticked).
+#[server]
+pub async fn save_settings(
+    id: String,
+    notification_email: String,
+    notify_on_failure: Option<String>,
+    scope: String,
+    prevent_accidental_deletion: Option<String>,
+    deletion_threshold: String,
+    skip_out_of_scope_deletions: Option<String>,
+    interval_minutes: String,
+    continuous: Option<String>,
+) -> Result<(), ServerFnError> {
+    use provisio::apps::{ProvisioningInput, SyncScope};
+    let (store, actor) = ssr::ctx().await?;
+    let current = provisio::service::apps::get_provisioning(&store, &actor, &id).await.map_err(ssr::err)?;
+    let mut errs = Vec::new();
+    let scope = match scope.as_str() {
+        "assignedOnly" => SyncScope::AssignedOnly,
+        "all" => SyncScope::All,
+        other => {
+            errs.push(provisio::model::FieldError::new("scope", format!("'{other}' is not assignedOnly or all")));
+            SyncScope::AssignedOnly
+        }
+    };
+    let settings = provisio::apps::ProvisioningSettings {
+        notification_email: Some(notification_email.trim().to_string()).filter(|s| !s.is_empty()),
+        notify_on_failure: notify_on_failure.is_some(),
+        scope,
+        prevent_accidental_deletion: prevent_accidental_deletion.is_some(),
+        deletion_threshold: number("deletionThreshold", &deletion_threshold, &mut errs),
+        skip_out_of_scope_deletions: skip_out_of_scope_deletions.is_some(),
+        interval_minutes: number("intervalMinutes", &interval_minutes, &mut errs),
+        continuous: continuous.is_some(),
+        ..current.settings
+    };
+    if !errs.is_empty() {
+        return Err(ssr::err(ServiceError::Validation(errs)));
+    }
+    let input = ProvisioningInput { mode: current.mode, settings, profile: None };
+    provisio::service::apps::put_provisioning(&store, &actor, &id, input).await.map_err(ssr::err)?;
+    Ok(())
+}
+
+/// Saves the admin credentials. Blank secret fields keep the stored secrets.
+#[server]
+pub async fn save_credentials(
+    id: String,
+    auth: String,
+    tenant_url: String,
+    secret_token: String,
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    scope: String,
+) -> Result<(), ServerFnError> {
+    let (store, actor, access) = ssr::target_ctx().await?;
+    let input = credentials_input(auth, tenant_url, secret_token, token_url, client_id, client_secret, scope).map_err(ssr::err)?;
+    provisio::service::apps::put_credentials(&store, &access.secrets, &actor, &id, input).await.map_err(ssr::err)?;
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn credentials_input(
+    auth: String,
+    tenant_url: String,
+    secret_token: String,
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    scope: String,
+) -> Result<provisio::apps::CredentialsInput, ServiceError> {
+    use provisio::apps::AuthKind;
+    let auth = AuthKind::parse(&auth).ok_or_else(|| ServiceError::invalid("auth", "must be bearer or oAuthClientCredentials"))?;
+    let opt = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(provisio::apps::CredentialsInput {
+        tenant_url: tenant_url.trim().to_string(),
+        auth,
+        secret_token: opt(secret_token),
+        token_url: opt(token_url),
+        client_id: opt(client_id),
+        client_secret: opt(client_secret),
+        scope: opt(scope),
+    })
+}
+
+/// Test Connection with the credentials as entered (blank secrets: the stored ones), without saving
+/// them; the report names the failing step and the reason.
+#[server]
+pub async fn test_connection(
+    id: String,
+    auth: String,
+    tenant_url: String,
+    secret_token: String,
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    scope: String,
+) -> Result<ConnectionReport, ServerFnError> {
+    let (store, actor, access) = ssr::target_ctx().await?;
+    let input = credentials_input(auth, tenant_url, secret_token, token_url, client_id, client_secret, scope).map_err(ssr::err)?;
+    provisio::service::apps::test_credentials(&store, &access.secrets, &actor, &id, &input, access.allow_private).await.map_err(ssr::err)
+}
+
+/// Provisions one user (user principal name or id) or a small group (name or id) now; every step.
+#[server]
+pub async fn provision_on_demand(id: String, object: String) -> Result<Vec<LogEntry>, ServerFnError> {
+    let (store, actor, access) = ssr::target_ctx().await?;
+    let object_id = resolve_object(&store, &actor, "object", &object).await.map_err(ssr::err)?;
+    provisio::service::provisioning::on_demand(&store, &access.secrets, &actor, &id, &object_id, access.allow_private)
+        .await
+        .map_err(ssr::err)
+}
+
+/// What the next cycle would do (up to 500 objects), sending nothing that changes the target.
+#[server]
+pub async fn preview_cycle(id: String) -> Result<Vec<LogEntry>, ServerFnError> {
+    let (store, actor, access) = ssr::target_ctx().await?;
+    provisio::service::provisioning::preview(&store, &access.secrets, &actor, &id, 500, access.allow_private).await.map_err(ssr::err)
+}
+
+/// The id of a directory user (by user principal name or id) or group (by exact name or id); `field`
+/// names the form field in errors.
+#[cfg(feature = "ssr")]
+pub(crate) async fn resolve_object(
+    store: &provisio::store::Store,
+    actor: &provisio::service::Actor,
+    field: &str,
+    text: &str,
+) -> Result<String, ServiceError> {
+    use provisio::model::{GroupQuery, UserId};
+    use provisio::service::directory;
+    let p = text.trim();
+    if p.is_empty() {
+        return Err(ServiceError::invalid(field, "is required: a user principal name or a group name"));
+    }
+    if UserId::parse(p).is_ok() {
+        return Ok(p.to_string());
+    }
+    if p.contains('@') {
+        return match directory::find_user_by_upn(store, actor, p).await? {
+            Some(u) => Ok(u.id.to_string()),
+            None => Err(ServiceError::invalid(field, format!("no user has the user principal name '{p}'"))),
+        };
+    }
+    let q = GroupQuery { search: Some(p.to_string()), top: Some(50), after: None };
+    let groups = directory::list_groups(store, actor, &q).await?;
+    match groups.items.into_iter().find(|g| g.display_name.eq_ignore_ascii_case(p)) {
+        Some(g) => Ok(g.id.to_string()),
+        None => Err(ServiceError::invalid(field, format!("no user or group is named '{p}'"))),
+    }
+}

@@ -1,0 +1,852 @@
+//! The Provisioning blades of an app: the overview (status with a live progress bar, job actions,
+//! quarantine, staged deletions, sync details), Edit provisioning (mode, admin credentials with Test
+//! Connection, settings), Provision on demand and Preview. Log entries render with [`LogEntryCard`],
+//! which the provisioning logs reuse.
+
+use crate::api::error_text;
+use crate::api::provisioning::{
+    get_provisioning, provisioning_status, JobAction, PreviewCycle, ProvisionOnDemand, SaveCredentials, SaveMode, SaveSettings, StatusView,
+    TestConnection,
+};
+use crate::components::{fmt_duration, fmt_time, ActionError, ErrorBox, FieldMsg};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use provisio::apps::{AuthKind, ProvisioningConfig, ProvisioningMode, SyncScope};
+use provisio::connector::ConnectionReport;
+use provisio::sync::job::{CycleKind, JobState};
+use provisio::sync::log::{LogAction, LogEntry, LogStatus};
+use std::time::Duration;
+
+/// The app id from the route.
+fn app_id() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let params = use_params_map();
+    move || params.read().get("id").unwrap_or_default()
+}
+
+/// The Provisioning overview blade. The first paint is complete HTML; after hydration the status is
+/// polled every second, so the progress bar moves without a reload.
+#[component]
+pub fn ProvisioningPage() -> impl IntoView {
+    let id = app_id();
+    let act = ServerAction::<JobAction>::new();
+    let initial = Resource::new(move || (id(), act.version().get()), |(id, _)| provisioning_status(id));
+    view! {
+        <ActionError action=act />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match initial.await {
+                    Ok(v) => view! { <StatusBlade id=id() view=v act /> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// A job action button (a plain form: works without JavaScript).
+#[component]
+fn ActionButton(
+    act: ServerAction<JobAction>,
+    id: String,
+    action: &'static str,
+    label: &'static str,
+    #[prop(optional)] class: &'static str,
+    #[prop(optional)] confirm: bool,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=act attr:class="inline">
+            <input type="hidden" name="id" value=id />
+            <input type="hidden" name="action" value=action />
+            {confirm.then(|| view! { <input type="hidden" name="confirm" value="yes" /> })}
+            <button type="submit" class=class data-testid=format!("job-{action}")>
+                {label}
+            </button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn StatusBlade(id: String, view: StatusView, act: ServerAction<JobAction>) -> impl IntoView {
+    let live = RwSignal::new(view);
+    let poll_id = id.clone();
+    Effect::new(move |_| {
+        let id = poll_id.clone();
+        let poll = move || {
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(s) = provisioning_status(id).await {
+                    if live.with_untracked(|v| *v != s) {
+                        live.set(s);
+                    }
+                }
+            });
+        };
+        if let Ok(h) = set_interval_with_handle(poll, Duration::from_millis(1000)) {
+            on_cleanup(move || h.clear());
+        }
+    });
+    let st = move || live.with(|v| v.status.clone());
+    let enabled = move || live.with(|v| v.status.enabled);
+    let running = move || live.with(|v| v.status.state == JobState::Running);
+    let base = format!("/apps/{id}/provisioning");
+    let (id1, id2, id3, id4, id5, id6) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+    view! {
+        <noscript>
+            <meta http-equiv="refresh" content="5" />
+        </noscript>
+        <div class="toolbar" role="toolbar" aria-label="Provisioning">
+            <Show
+                when=enabled
+                fallback=move || view! { <ActionButton act id=id1.clone() action="start" label="▶ Start provisioning" class="primary" /> }
+            >
+                <ActionButton act id=id2.clone() action="stop" label="■ Stop provisioning" />
+            </Show>
+            <details class="confirm">
+                <summary class="button" data-testid="restart-open">
+                    "↻ Restart provisioning…"
+                </summary>
+                <div class="confirm-body">
+                    <p>
+                        "Restart clears the watermark, the retry queue (escrow) and any quarantine, keeps the links to accounts already in the app, and runs an initial cycle over everyone in scope."
+                    </p>
+                    <ActionButton act id=id3.clone() action="restart" label="Restart provisioning" class="primary" confirm=true />
+                    <p>
+                        "Restart and break links also forgets which account in the app belongs to whom: the next cycle matches every object again (by the matching attributes) and may create duplicates where matching finds nothing."
+                    </p>
+                    <ActionButton act id=id4.clone() action="reset" label="Restart and break links" class="danger" confirm=true />
+                </div>
+            </details>
+            <a class="button" href=format!("{base}/edit")>
+                "✎ Edit provisioning"
+            </a>
+            <a class="button" href=format!("{base}/on-demand")>
+                "Provision on demand"
+            </a>
+            <a class="button" href=format!("{base}/preview")>
+                "Preview"
+            </a>
+        </div>
+        <section class="panel" data-testid="cycle-status">
+            <h2>"Current cycle status"</h2>
+            <p data-testid="job-state">
+                {move || {
+                    let s = st();
+                    let (label, class) = super::apps::status_badge(&s);
+                    view! { <span class=format!("badge {class}")>{label}</span> }
+                }}
+                " "
+                {move || {
+                    let s = st();
+                    match (s.state, s.cycle_kind) {
+                        (JobState::Running, Some(CycleKind::Initial)) => "Initial cycle running.".to_string(),
+                        (JobState::Running, _) => "Incremental cycle running.".to_string(),
+                        (_, Some(k)) if s.last_cycle_at.is_some() => {
+                            format!(
+                                "{} cycle completed {}.",
+                                if k == CycleKind::Initial { "Initial" } else { "Incremental" },
+                                fmt_time(s.last_cycle_at),
+                            )
+                        }
+                        _ if s.last_cycle_at.is_some() => format!("Last cycle completed {}.", fmt_time(s.last_cycle_at)),
+                        _ => "No cycle has run yet.".to_string(),
+                    }
+                }}
+            </p>
+            {move || {
+                let p = live.with(|v| v.status.progress);
+                let (done, total) = (p.processed, p.total.max(p.processed));
+                let pct = (done * 100).checked_div(total).unwrap_or(if running() { 0 } else { 100 });
+                view! {
+                    <div class="progress-row">
+                        <progress
+                            max="100"
+                            value=pct
+                            data-testid="progress"
+                            data-processed=done
+                            data-total=total
+                            aria-label="Progress of the cycle"
+                        ></progress>
+                        <span class="progress-text" data-testid="progress-text">
+                            {format!("{pct}% · {done} of {total} objects")}
+                        </span>
+                    </div>
+                }
+            }}
+            <div class="stats" data-testid="counts">
+                {move || {
+                    let s = st();
+                    let c = if s.state == JobState::Running { s.progress.counts } else { s.last_counts };
+                    [
+                        ("Created", c.created, "created"),
+                        ("Updated", c.updated, "updated"),
+                        ("Disabled", c.disabled, "disabled"),
+                        ("Deleted", c.deleted, "deleted"),
+                        ("Skipped", c.skipped, "skipped"),
+                        ("Failed", c.failed, "failed"),
+                    ]
+                        .into_iter()
+                        .map(|(label, n, key)| {
+                            view! {
+                                <div class=format!("stat {key}") data-testid=format!("count-{key}")>
+                                    <strong>{n}</strong>
+                                    <span>{label}</span>
+                                </div>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </div>
+        </section>
+        {move || {
+            live.with(|v| v.status.quarantine.clone())
+                .map(|q| {
+                    view! {
+                        <section class="panel alert" data-testid="quarantine" role="alert">
+                            <h2>"⚠ Quarantined"</h2>
+                            <p>
+                                <strong>{q.reason.clone()}</strong>
+                                {q.since.map(|t| format!(" since {}", fmt_time(Some(t))))}
+                            </p>
+                            <p>{q.detail.clone()}</p>
+                            <p>
+                                <strong>"What to do: "</strong>
+                                {q.recommendation.clone()}
+                            </p>
+                        </section>
+                    }
+                })
+        }}
+        <Show when=move || live.with(|v| v.status.staged_deletions > 0)>
+            <section class="panel alert" data-testid="staged-deletions">
+                <h2>"Deletions waiting for approval"</h2>
+                <p>
+                    {move || {
+                        format!(
+                            "Accidental-deletion prevention held back {} disables and deletes: more than the threshold. Nothing was sent. Allow sends exactly these; Reject drops them.",
+                            live.with(|v| v.status.staged_deletions),
+                        )
+                    }}
+                </p>
+                <table class="list compact">
+                    <thead>
+                        <tr>
+                            <th>"Name"</th>
+                            <th>"Type"</th>
+                            <th>"Action"</th>
+                            <th>"Account in the app"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {move || {
+                            live.with(|v| v.staged.clone())
+                                .into_iter()
+                                .map(|s| {
+                                    view! {
+                                        <tr>
+                                            <td>{s.display_name}</td>
+                                            <td>{s.object_type}</td>
+                                            <td>{s.action}</td>
+                                            <td>
+                                                <code>{s.target_id.unwrap_or_default()}</code>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()
+                        }}
+                    </tbody>
+                </table>
+                <div class="actions">
+                    <details class="confirm">
+                        <summary class="button danger" data-testid="allow-open">
+                            "Allow deletions…"
+                        </summary>
+                        <div class="confirm-body">
+                            <p>
+                                {move || {
+                                    format!(
+                                        "This sends {} disables and deletes to the app now. Deleted accounts can't be brought back by Provisio.",
+                                        live.with(|v| v.status.staged_deletions),
+                                    )
+                                }}
+                            </p>
+                            <ActionButton act id=id5.clone() action="allow" label="Allow and send them" class="danger" confirm=true />
+                        </div>
+                    </details>
+                    <ActionButton act id=id6.clone() action="reject" label="Reject" />
+                </div>
+            </section>
+        </Show>
+        <section class="panel">
+            <h2>"Statistics to date"</h2>
+            <dl class="props" data-testid="sync-details">
+                <dt>"Initial cycle"</dt>
+                <dd>{move || if st().initial_cycle_complete { "Complete" } else { "Not complete" }}</dd>
+                <dt>"First cycle"</dt>
+                <dd>{move || fmt_time(st().first_cycle_at)}</dd>
+                <dt>"Last cycle"</dt>
+                <dd>{move || fmt_time(st().last_cycle_at)}</dd>
+                <dt>"Last cycle's duration"</dt>
+                <dd>{move || st().last_cycle_ms.map(fmt_duration).unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Next cycle"</dt>
+                <dd>{move || if running() { "Running now".to_string() } else { fmt_time(st().next_run_at) }}</dd>
+                <dt>"Users managed"</dt>
+                <dd data-testid="users-managed">{move || st().users_managed}</dd>
+                <dt>"Groups managed"</dt>
+                <dd>{move || st().groups_managed}</dd>
+                <dt>"Waiting for a retry (escrow)"</dt>
+                <dd>{move || st().escrowed}</dd>
+            </dl>
+        </section>
+    }
+}
+
+/// Edit provisioning: the mode (Automatic reveals the rest), admin credentials with Test Connection,
+/// and the settings.
+#[component]
+pub fn EditProvisioningPage() -> impl IntoView {
+    let id = app_id();
+    let mode = ServerAction::<SaveMode>::new();
+    let config = Resource::new(move || (id(), mode.version().get()), |(id, _)| get_provisioning(id));
+    view! {
+        <h2>"Edit provisioning"</h2>
+        <ActionError action=mode />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match config.await {
+                    Ok(c) => view! { <EditForms id=id() config=c mode /> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn EditForms(id: String, config: ProvisioningConfig, mode: ServerAction<SaveMode>) -> impl IntoView {
+    let automatic = config.mode == ProvisioningMode::Automatic;
+    let id_mode = id.clone();
+    view! {
+        <section class="panel">
+            <h3>"Provisioning mode"</h3>
+            <ActionForm action=mode attr:class="form-row" attr:data-testid="mode-form">
+                <input type="hidden" name="id" value=id_mode />
+                <label>
+                    "Provisioning Mode"
+                    <select name="mode" data-testid="mode-select">
+                        <option value="manual" selected=!automatic disabled=automatic>
+                            "Manual"
+                        </option>
+                        <option value="automatic" selected=automatic>
+                            "Automatic"
+                        </option>
+                    </select>
+                    <FieldMsg action=mode field="mode" />
+                </label>
+                <button type="submit" data-testid="save-mode">
+                    "Save mode"
+                </button>
+            </ActionForm>
+            <p class="muted">
+                {if automatic {
+                    "Automatic: Provisio creates, updates and disables accounts in the app. (An app can't go back to Manual.)"
+                } else {
+                    "Manual: nothing is sent to the app. Choose Automatic to enter the admin credentials and settings."
+                }}
+            </p>
+        </section>
+        {automatic
+            .then(|| {
+                view! {
+                    <CredentialsForm id=id.clone() config=config.clone() />
+                    <SettingsForm id=id.clone() config=config.clone() />
+                    <section class="panel">
+                        <h3>"Mappings"</h3>
+                        <p>
+                            <a href=format!("/apps/{id}/provisioning/mappings")>"Edit attribute mappings and scoping filters"</a>
+                        </p>
+                    </section>
+                }
+            })}
+    }
+}
+
+/// Admin credentials: Tenant URL and Secret Token (write-only: the field says a secret is set), or
+/// OAuth client credentials; Test Connection tests what is entered, before it is saved.
+#[component]
+fn CredentialsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
+    let save = ServerAction::<SaveCredentials>::new();
+    let test = ServerAction::<TestConnection>::new();
+    let c = config.credentials;
+    let auth = RwSignal::new(c.auth.as_str().to_string());
+    let tenant_url = RwSignal::new(c.tenant_url.clone().unwrap_or_default());
+    let secret_token = RwSignal::new(String::new());
+    let token_url = RwSignal::new(c.token_url.clone().unwrap_or_default());
+    let client_id = RwSignal::new(c.client_id.clone().unwrap_or_default());
+    let client_secret = RwSignal::new(String::new());
+    let scope = RwSignal::new(c.scope.clone().unwrap_or_default());
+    let oauth = move || auth.get() == AuthKind::OAuthClientCredentials.as_str();
+    let token_hint = c
+        .secret_token
+        .as_ref()
+        .map(|s| {
+            format!(
+                "A secret token is set{}; leave blank to keep it.",
+                if s.last4.is_empty() { String::new() } else { format!(" (ends in {})", s.last4) }
+            )
+        })
+        .unwrap_or_else(|| "No secret token is set.".into());
+    let client_hint = c
+        .client_secret
+        .as_ref()
+        .map(|s| {
+            format!(
+                "A client secret is set{}; leave blank to keep it.",
+                if s.last4.is_empty() { String::new() } else { format!(" (ends in {})", s.last4) }
+            )
+        })
+        .unwrap_or_else(|| "No client secret is set.".into());
+    let test_id = id.clone();
+    let run_test = move |_| {
+        test.dispatch(TestConnection {
+            id: test_id.clone(),
+            auth: auth.get_untracked(),
+            tenant_url: tenant_url.get_untracked(),
+            secret_token: secret_token.get_untracked(),
+            token_url: token_url.get_untracked(),
+            client_id: client_id.get_untracked(),
+            client_secret: client_secret.get_untracked(),
+            scope: scope.get_untracked(),
+        });
+    };
+    let saved = move || {
+        matches!(save.value().get(), Some(Ok(())))
+            .then(|| view! { <span class="ok-text" role="status" data-testid="credentials-saved">"Saved."</span> })
+    };
+    view! {
+        <section class="panel">
+            <h3>"Admin Credentials"</h3>
+            <p class="muted">"Provisio connects to the app's SCIM 2.0 endpoint with these. Secrets are encrypted at rest and never shown again."</p>
+            <ActionForm action=save attr:class="form-grid" attr:data-testid="credentials-form">
+                <input type="hidden" name="id" value=id.clone() />
+                <label>
+                    "Authentication Method"
+                    <select name="auth" bind:value=auth data-testid="auth-select">
+                        <option value="bearer">"Bearer authentication (Secret Token)"</option>
+                        <option value="oAuthClientCredentials">"OAuth 2.0 client credentials grant"</option>
+                    </select>
+                    <FieldMsg action=save field="auth" />
+                </label>
+                <label>
+                    "Tenant URL"
+                    <input
+                        type="url"
+                        name="tenant_url"
+                        bind:value=tenant_url
+                        placeholder="https://app.example.com/scim/v2"
+                        data-testid="tenant-url"
+                    />
+                    <FieldMsg action=save field="tenantUrl" />
+                    <FieldMsg action=test field="tenantUrl" />
+                </label>
+                <label class:hidden=oauth>
+                    "Secret Token"
+                    <input type="password" name="secret_token" bind:value=secret_token autocomplete="new-password" data-testid="secret-token" />
+                    <span class="muted small" data-testid="secret-token-hint">{token_hint}</span>
+                    <FieldMsg action=save field="secretToken" />
+                    <FieldMsg action=test field="secretToken" />
+                </label>
+                <label class:hidden=move || !oauth()>
+                    "Token URL"
+                    <input type="url" name="token_url" bind:value=token_url data-testid="token-url" />
+                    <FieldMsg action=save field="tokenUrl" />
+                </label>
+                <label class:hidden=move || !oauth()>
+                    "Client ID"
+                    <input type="text" name="client_id" bind:value=client_id data-testid="client-id" />
+                    <FieldMsg action=save field="clientId" />
+                </label>
+                <label class:hidden=move || !oauth()>
+                    "Client Secret"
+                    <input type="password" name="client_secret" bind:value=client_secret autocomplete="new-password" data-testid="client-secret" />
+                    <span class="muted small">{client_hint}</span>
+                    <FieldMsg action=save field="clientSecret" />
+                </label>
+                <label class:hidden=move || !oauth()>
+                    "Scope" <input type="text" name="scope" bind:value=scope data-testid="scope" />
+                </label>
+                <div class="form-actions">
+                    <button type="button" on:click=run_test data-testid="test-connection">
+                        "Test Connection"
+                    </button>
+                    " "
+                    <button type="submit" class="primary" data-testid="save-credentials">
+                        "Save"
+                    </button>
+                    " "
+                    {saved}
+                </div>
+            </ActionForm>
+            <div aria-live="polite">
+                {move || test.pending().get().then(|| view! { <p class="muted">"Testing the connection…"</p> })}
+                {move || match test.value().get() {
+                    Some(Ok(r)) => Some(view! { <ConnectionResult report=r /> }.into_any()),
+                    Some(Err(e)) if crate::api::field_errors(&e).is_empty() => Some(view! { <ErrorBox message=error_text(&e) /> }.into_any()),
+                    _ => None,
+                }}
+            </div>
+        </section>
+    }
+}
+
+/// Test Connection's answer: success, or the failing step and what to do.
+#[component]
+fn ConnectionResult(report: ConnectionReport) -> impl IntoView {
+    let steps = report
+        .steps
+        .iter()
+        .map(|s| {
+            view! {
+                <li class=if s.ok { "ok" } else { "bad" }>
+                    {if s.ok { "✓ " } else { "✗ " }}
+                    <strong>{s.name.clone()}</strong>
+                    " — "
+                    {s.detail.clone()}
+                </li>
+            }
+        })
+        .collect_view();
+    let (class, title) = if report.ok {
+        ("connection-result ok", "The supplied credentials are authorized to enable provisioning.".to_string())
+    } else {
+        ("connection-result bad", report.error.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "The connection failed.".into()))
+    };
+    let advice = report.error.as_ref().map(|e| e.recommendation().to_string());
+    view! {
+        <div class=class data-testid="connection-result" data-ok=report.ok.to_string()>
+            <p>
+                <strong>{title}</strong>
+            </p>
+            {advice.map(|a| view! { <p>{a}</p> })}
+            <ul class="steps">{steps}</ul>
+        </div>
+    }
+}
+
+/// The Settings section.
+#[component]
+fn SettingsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
+    let save = ServerAction::<SaveSettings>::new();
+    let s = config.settings;
+    let saved = move || {
+        matches!(save.value().get(), Some(Ok(())))
+            .then(|| view! { <span class="ok-text" role="status" data-testid="settings-saved">"Saved."</span> })
+    };
+    view! {
+        <section class="panel">
+            <h3>"Settings"</h3>
+            <ActionForm action=save attr:class="form-grid" attr:data-testid="settings-form">
+                <input type="hidden" name="id" value=id />
+                <label>
+                    "Notification Email"
+                    <input type="email" name="notification_email" value=s.notification_email.clone().unwrap_or_default() data-testid="notification-email" />
+                    <FieldMsg action=save field="notificationEmail" />
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="notify_on_failure" value="on" checked=s.notify_on_failure />
+                    "Send an email notification when a failure occurs"
+                </label>
+                <label>
+                    "Scope"
+                    <select name="scope" data-testid="scope-select">
+                        <option value="assignedOnly" selected=s.scope == SyncScope::AssignedOnly>
+                            "Sync only assigned users and groups"
+                        </option>
+                        <option value="all" selected=s.scope == SyncScope::All>
+                            "Sync all users and groups"
+                        </option>
+                    </select>
+                    <FieldMsg action=save field="scope" />
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="prevent_accidental_deletion" value="on" checked=s.prevent_accidental_deletion />
+                    "Prevent accidental deletion"
+                </label>
+                <label>
+                    "Accidental deletion threshold"
+                    <input type="number" name="deletion_threshold" min="1" value=s.deletion_threshold.to_string() data-testid="deletion-threshold" />
+                    <FieldMsg action=save field="deletionThreshold" />
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="skip_out_of_scope_deletions" value="on" checked=s.skip_out_of_scope_deletions />
+                    "Skip out-of-scope deletions (leave accounts that leave scope as they are)"
+                </label>
+                <label>
+                    "Cycle interval (minutes)"
+                    <input type="number" name="interval_minutes" min="1" value=s.interval_minutes.to_string() data-testid="interval-minutes" />
+                    <FieldMsg action=save field="intervalMinutes" />
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="continuous" value="on" checked=s.continuous data-testid="continuous" />
+                    "Continuous mode: send directory changes within seconds"
+                </label>
+                <div class="form-actions">
+                    <button type="submit" class="primary" data-testid="save-settings">
+                        "Save settings"
+                    </button>
+                    " "
+                    {saved}
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Provision on demand: pick a user (or a group of at most 5 members), run, see every step.
+#[component]
+pub fn OnDemandPage() -> impl IntoView {
+    let id = app_id();
+    let run = ServerAction::<ProvisionOnDemand>::new();
+    let (typed, set_typed) = signal(String::new());
+    view! {
+        <h2>"Provision on demand"</h2>
+        <p class="muted">
+            "Provisions one user, or a group with up to 5 members, now, with the app's mappings and scoping filters, and shows each step: scope, match, attribute mapping and the app's answer."
+        </p>
+        <ActionForm action=run attr:class="form-row" attr:data-testid="on-demand-form">
+            <input type="hidden" name="id" value=id />
+            <label>
+                "User or group"
+                <input
+                    type="text"
+                    name="object"
+                    required
+                    list="on-demand-users"
+                    placeholder="User principal name, group name, or id"
+                    on:input=move |ev| set_typed.set(event_target_value(&ev))
+                    data-testid="on-demand-input"
+                />
+                <FieldMsg action=run field="object" />
+            </label>
+            <button type="submit" class="primary" data-testid="on-demand-run">
+                "Provision"
+            </button>
+        </ActionForm>
+        <crate::components::UserSuggestions list_id="on-demand-users" typed />
+        {move || run.pending().get().then(|| view! { <p class="muted">"Provisioning…"</p> })}
+        {move || match run.value().get() {
+            Some(Ok(entries)) => {
+                Some(
+                    view! {
+                        <div class="log-entries" data-testid="on-demand-result">
+                            {entries.into_iter().map(|entry| view! { <LogEntryCard entry open=true /> }).collect_view()}
+                        </div>
+                    }
+                        .into_any(),
+                )
+            }
+            Some(Err(e)) if crate::api::field_errors(&e).is_empty() => Some(view! { <ErrorBox message=error_text(&e) /> }.into_any()),
+            _ => None,
+        }}
+    }
+}
+
+/// Preview: what the next cycle would do (counts and a filterable list), sending nothing that changes
+/// the app.
+#[component]
+pub fn PreviewPage() -> impl IntoView {
+    let id = app_id();
+    let run = ServerAction::<PreviewCycle>::new();
+    let filter = RwSignal::new(String::from("all"));
+    view! {
+        <h2>"Preview the next cycle"</h2>
+        <p class="muted">
+            "Evaluates up to 500 objects as the next cycle would (scope, match, mapping) and lists what it would send. Only reads are sent to the app."
+        </p>
+        <ActionForm action=run attr:class="form-row" attr:data-testid="preview-form">
+            <input type="hidden" name="id" value=id />
+            <button type="submit" class="primary" data-testid="preview-run">
+                "Run preview"
+            </button>
+        </ActionForm>
+        <ActionError action=run />
+        {move || run.pending().get().then(|| view! { <p class="muted">"Evaluating…"</p> })}
+        {move || {
+            run.value()
+                .get()
+                .and_then(Result::ok)
+                .map(|entries| {
+                    let count = |a: LogAction| entries.iter().filter(|e| e.action == a).count();
+                    let failed = entries.iter().filter(|e| e.status == LogStatus::Failure).count();
+                    let tiles = [
+                        ("all", "Objects", entries.len()),
+                        ("Create", "Creates", count(LogAction::Create)),
+                        ("Update", "Updates", count(LogAction::Update)),
+                        ("Disable", "Disables", count(LogAction::Disable)),
+                        ("Delete", "Deletes", count(LogAction::Delete)),
+                        ("Skip", "Skips", count(LogAction::Skip)),
+                        ("Failure", "Failures", failed),
+                    ]
+                        .into_iter()
+                        .map(|(key, label, n)| {
+                            view! {
+                                <button
+                                    type="button"
+                                    class="stat"
+                                    class:selected=move || filter.get() == key
+                                    aria-pressed=move || (filter.get() == key).to_string()
+                                    on:click=move |_| filter.set(key.to_string())
+                                    data-testid=format!("preview-{key}")
+                                >
+                                    <strong>{n}</strong>
+                                    <span>{label}</span>
+                                </button>
+                            }
+                        })
+                        .collect_view();
+                    let list = entries.clone();
+                    view! {
+                        <div class="stats" data-testid="preview-counts">
+                            {tiles}
+                        </div>
+                        <div class="log-entries" data-testid="preview-result">
+                            {move || {
+                                let f = filter.get();
+                                list.iter()
+                                    .filter(|e| f == "all" || e.action.as_str() == f || (f == "Failure" && e.status == LogStatus::Failure))
+                                    .cloned()
+                                    .map(|entry| view! { <LogEntryCard entry open=false /> })
+                                    .collect_view()
+                            }}
+                        </div>
+                    }
+                })
+        }}
+    }
+}
+
+/// One provisioning log entry: the object, the action and its outcome, each step with expandable
+/// details, the modified properties (old → new), the error with what to do, and the requests sent.
+#[component]
+pub fn LogEntryCard(entry: LogEntry, #[prop(optional)] open: bool) -> impl IntoView {
+    let status_class = match entry.status {
+        LogStatus::Success => "ok",
+        LogStatus::Failure => "bad",
+        LogStatus::Warning => "warn",
+        LogStatus::Skipped => "",
+    };
+    let steps = entry
+        .detail
+        .steps
+        .iter()
+        .map(|s| {
+            let details = s.details.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view();
+            let has_details = !s.details.is_empty();
+            view! {
+                <li class=if s.ok { "ok" } else { "bad" }>
+                    <details>
+                        <summary>
+                            {if s.ok { "✓ " } else { "✗ " }}
+                            <strong>{s.name.clone()}</strong>
+                            " — "
+                            {s.summary.clone()}
+                        </summary>
+                        {has_details.then(|| view! { <ul>{details}</ul> })}
+                    </details>
+                </li>
+            }
+        })
+        .collect_view();
+    let props = (!entry.detail.modified_properties.is_empty()).then(|| {
+        let rows = entry
+            .detail
+            .modified_properties
+            .iter()
+            .map(|p| {
+                let show = |v: &Option<serde_json::Value>| match v {
+                    None | Some(serde_json::Value::Null) => "—".to_string(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                };
+                view! {
+                    <tr>
+                        <td>
+                            <code>{p.name.clone()}</code>
+                        </td>
+                        <td>{show(&p.old_value)}</td>
+                        <td>{show(&p.new_value)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="list compact" data-testid="modified-properties">
+                <thead>
+                    <tr>
+                        <th>"Attribute"</th>
+                        <th>"Old value"</th>
+                        <th>"New value"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    });
+    let error = entry.detail.error.clone().map(|e| {
+        view! {
+            <div class="error">
+                <strong>{entry.error_code.clone().unwrap_or_default()}</strong>
+                " "
+                {e}
+                {entry.detail.recommendation.clone().map(|r| view! { <p><strong>"What to do: "</strong>{r}</p> })}
+            </div>
+        }
+    });
+    // Why, in one line: the first step that failed, else the last one (the action's outcome).
+    let reason = entry.detail.steps.iter().find(|s| !s.ok).or(entry.detail.steps.last()).map(|s| format!("{}: {}", s.name, s.summary));
+    let requests = (!entry.detail.requests.is_empty()).then(|| {
+        let rows = entry
+            .detail
+            .requests
+            .iter()
+            .map(|x| {
+                view! {
+                    <li>
+                        <code>{format!("{} {}", x.method, x.path)}</code>
+                        {format!(" → {}", x.status.map(|s| s.to_string()).unwrap_or_else(|| "no response".into()))}
+                        {(x.attempts > 1).then(|| format!(" after {} attempts", x.attempts))}
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <details>
+                <summary>{format!("Requests sent ({})", entry.detail.requests.len())}</summary>
+                <ul class="requests">{rows}</ul>
+            </details>
+        }
+    });
+    view! {
+        <article class="log-entry" data-testid="log-entry" data-action=entry.action.as_str() data-status=entry.status.as_str()>
+            <header>
+                <span class=format!("badge {status_class}")>{entry.status.as_str()}</span>
+                " "
+                <span class="badge">{entry.action.as_str()}</span>
+                " "
+                <strong>{entry.display_name.clone()}</strong>
+                <span class="muted">
+                    {format!(" · {} · {}", entry.object_type, fmt_time(Some(entry.at)))}
+                    {entry.target_id.clone().map(|t| format!(" · account {t}"))}
+                </span>
+            </header>
+            {reason.map(|r| view! { <p class="reason" data-testid="log-reason">{r}</p> })}
+            <details open=open>
+                <summary>"Steps"</summary>
+                <ol class="steps">{steps}</ol>
+            </details>
+            {props}
+            {error}
+            {requests}
+        </article>
+    }
+}
