@@ -377,6 +377,63 @@ async fn unauthorized_quarantines_at_once_and_restart_clears() {
 }
 
 #[tokio::test]
+async fn four_weeks_in_quarantine_turn_the_job_off() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let env = Env::new(&target.base_url(), "wrong-token-xyz", ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    env.user("q4w@contoso.example", json!({})).await;
+    provisioning::start(&env.store, &env.actor, &env.app).await.unwrap();
+    assert_eq!(env.run().await, RunOutcome::Quarantined { reason: "EncounteredQuarantineException".into() });
+    assert!(env.status().await.status.enabled, "three weeks in, the job stays On");
+    // The job entered quarantine 29 days ago and its cycle fails again: it is turned Off.
+    let long_ago = chrono::Utc::now().timestamp_millis() - 29 * 24 * 3600 * 1000;
+    let mut c = env.store.conn().await.unwrap();
+    sqlx::query("UPDATE sync_jobs SET quarantine_since = $1").bind(long_ago).execute(&mut *c).await.unwrap();
+    drop(c);
+    assert_eq!(env.run().await, RunOutcome::Quarantined { reason: "EncounteredQuarantineException".into() });
+    let st = env.status().await.status;
+    assert!(!st.enabled, "the job was turned Off after 4 weeks in quarantine");
+    let q = st.quarantine.expect("still quarantined, with its reason");
+    assert!(q.detail.contains("more than 4 weeks"), "{}", q.detail);
+    let audit = provisio::service::admins::list_audit(
+        &env.store,
+        &env.actor,
+        &provisio::model::AuditQuery { action: Some("TurnOffAfterQuarantine".into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(audit.items.len(), 1, "the turn-off is audited");
+}
+
+#[tokio::test]
+async fn escrow_gives_up_after_28_days_of_retries() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let state = target.state();
+    let env = Env::new(
+        &target.base_url(),
+        TOKEN,
+        ProvisioningSettings { scope: SyncScope::All, escrow_retry_seconds: 600, ..Default::default() },
+    )
+    .await;
+    env.user("stuck@contoso.example", json!({})).await;
+    state.set_faults(vec![FaultRule::new(FaultKind::Status(400)).method("POST").path_prefix("/Users")]);
+    assert_eq!(completed(&env.run().await).failed, 1);
+    assert_eq!(env.status().await.status.escrowed, 1, "the failure is in escrow, retried later");
+    // Its retries have waited 27+ days in all (60 attempts); the next failure ends its escrow.
+    let mut c = env.store.conn().await.unwrap();
+    sqlx::query("UPDATE sync_objects SET attempts = 60, next_attempt_at = 0").execute(&mut *c).await.unwrap();
+    drop(c);
+    assert_eq!(completed(&env.run().await).failed, 1, "the due retry ran and failed again");
+    assert_eq!(env.status().await.status.escrowed, 0, "escrow gave up on it");
+    let last = env.logs().await.into_iter().find(|l| l.status == LogStatus::Failure).expect("a failure entry");
+    let rec = last.detail.recommendation.unwrap_or_default();
+    assert!(rec.contains("gave up after 28 days"), "{rec}");
+    // No more retries by itself: the next cycle sends nothing for it.
+    let before = state.requests().len();
+    env.run().await;
+    assert!(state.requests()[before..].iter().all(|r| r.method != "POST"), "escrow retried an object it gave up on");
+}
+
+#[tokio::test]
 async fn restart_keeps_links_full_reset_rematches_and_mapping_change_runs_initial() {
     let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
     let state = target.state();

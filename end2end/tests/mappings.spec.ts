@@ -126,6 +126,13 @@ test('scoping filter, expression mapping, restore defaults', async ({ page }) =>
   await page.getByTestId('target-attribute').selectOption('nickName');
   await page.getByTestId('save-attribute').click();
   await expect(page.getByTestId('mapping-nickName')).toContainText('"Contoso"');
+  // Delete asks first and says what it does; confirmed, the mapping is gone.
+  await page.getByTestId('delete-nickName').click();
+  const confirmDelete = page.getByTestId('delete-nickName-confirm');
+  await expect(confirmDelete).toBeVisible();
+  await expect(page.getByTestId('mapping-nickName')).toContainText('next cycle is an initial cycle');
+  await confirmDelete.click();
+  await expect(page.getByTestId('mapping-nickName')).toHaveCount(0);
 
   // Restore default mappings: the confirmation says what it does; then the defaults are back.
   await page.goto(mappings);

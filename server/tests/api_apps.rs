@@ -475,6 +475,19 @@ async fn assignments_add_list_remove_and_reach_the_change_log() {
     assert_eq!(paged.body["value"].as_array().unwrap().len(), 1);
     let next = paged.body["@odata.nextLink"].as_str().expect("a next page").to_string();
     assert_eq!(t.send(Method::GET, &next, &c, None).await.body["value"].as_array().unwrap().len(), 1);
+    // Search: by display name or user principal name, any case; `%` is a literal, not a wildcard.
+    let found = |q: &'static str| {
+        let (t, c, url) = (&t, &c, &url);
+        async move {
+            let r = t.send(Method::GET, &format!("{url}?search={q}"), c, None).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.body["value"].as_array().unwrap().iter().map(|a| a["displayName"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("lovel").await, vec!["Ada Lovelace"]);
+    assert_eq!(found("ADA%40contoso").await, vec!["Ada Lovelace"], "by user principal name");
+    assert_eq!(found("engin").await, vec!["Engineering"]);
+    assert!(found("%25").await.is_empty(), "a literal percent sign matches nothing here");
 
     // The store's view for the sync engine.
     let mut conn = t.store.conn().await.unwrap();

@@ -35,7 +35,7 @@ impl Server {
             .env("PROVISIO_DEMO", "false")
             .env("PROVISIO_ADMIN_PASSWORD", "crash-test-passphrase-2026")
             .env("PROVISIO_LEASE_SECONDS", "2")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", std::env::var("PROVISIO_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .stderr(
                 std::fs::OpenOptions::new()
@@ -52,6 +52,11 @@ impl Server {
 
     fn pid(&self) -> u32 {
         self.0.id()
+    }
+
+    /// Whether the process is still running (it may have exited on its own, for example at start-up).
+    fn alive(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
     }
 
     fn kill(&mut self) {
@@ -191,11 +196,9 @@ async fn two_processes_share_jobs_on_postgres_and_take_over_from_a_dead_one() {
     };
     let a_runs = owner.contains(&format!("-{}-", a.pid()));
     assert!(a_runs || owner.contains(&format!("-{}-", b.pid())), "owner {owner} is neither process");
-    if a_runs {
-        a.kill();
-    } else {
-        b.kill();
-    }
+    let (runner, survivor) = if a_runs { (&mut a, &mut b) } else { (&mut b, &mut a) };
+    assert!(survivor.alive(), "the other process exited on its own (see {}/server.log)", dir.display());
+    runner.kill();
     let start = Instant::now();
     while !initial_done(&store, &app).await {
         assert!(start.elapsed() < Duration::from_secs(120), "the surviving process did not finish the job");

@@ -46,7 +46,14 @@ pub async fn create_admin(store: &Store, actor: &Actor, username: &str, password
     if admins::credentials(&mut tx, &username).await?.is_some() {
         return Err(ServiceError::Conflict(FieldError::new("username", format!("'{username}' is taken"))));
     }
-    admins::insert(&mut tx, id, &username, &h, role).await?;
+    admins::insert(&mut tx, id, &username, &h, role).await.map_err(|e| {
+        if e.is_unique_violation() {
+            // Created at the same moment by another request or process sharing the database.
+            ServiceError::Conflict(FieldError::new("username", format!("'{username}' is taken")))
+        } else {
+            ServiceError::Store(e)
+        }
+    })?;
     audit::append(
         &mut tx,
         &actor.audit("admin.create", "admin", Some(id.to_string()), Some(username.clone()), serde_json::json!({"after": {"role": role}})),

@@ -435,12 +435,20 @@ pub async fn put_mappings(store: &Store, actor: &Actor, id: &str, mappings: AppM
     Ok(mappings)
 }
 
-/// Lists the users and groups assigned to an app (keyset pages by principal id).
-pub async fn list_assignments(store: &Store, _actor: &Actor, id: &str, top: Option<u32>, after: Option<&str>) -> Result<Page<Assignment>> {
+/// Lists the users and groups assigned to an app (keyset pages by principal id), optionally only those
+/// whose name or user principal name contains `search`.
+pub async fn list_assignments(
+    store: &Store,
+    _actor: &Actor,
+    id: &str,
+    top: Option<u32>,
+    after: Option<&str>,
+    search: Option<&str>,
+) -> Result<Page<Assignment>> {
     let aid = parse_app_id(id)?;
     let mut conn = store.conn().await?;
     load(&mut conn, aid, id).await?;
-    store_apps::list_assignments(&mut conn, aid, top, after).await.map_err(cursor_err)
+    store_apps::list_assignments(&mut conn, aid, top, after, search).await.map_err(cursor_err)
 }
 
 /// Assigns a user or group (found by id) to an app. 404 when no live user or group has the id, 409 when

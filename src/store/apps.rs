@@ -286,7 +286,15 @@ pub async fn remove_assignment(conn: &mut AnyConnection, id: AppId, principal: &
 
 /// Lists an app's assignments with the principals' display names (keyset on principal id). A principal
 /// that no longer exists shows an empty display name.
-pub async fn list_assignments(conn: &mut AnyConnection, id: AppId, top: Option<u32>, after: Option<&str>) -> Result<Page<Assignment>> {
+///
+/// `search` keeps the users and groups whose display name (or user principal name) contains it, any case.
+pub async fn list_assignments(
+    conn: &mut AnyConnection,
+    id: AppId,
+    top: Option<u32>,
+    after: Option<&str>,
+    search: Option<&str>,
+) -> Result<Page<Assignment>> {
     let top = page_size(top);
     let mut sql = Sql::new(
         "SELECT aa.principal_id, aa.principal_type, aa.created_at, \
@@ -300,6 +308,14 @@ pub async fn list_assignments(conn: &mut AnyConnection, id: AppId, top: Option<u
         let parts = decode_cursor(a, 1).ok_or_else(|| StoreError::Corrupt("bad cursor".into()))?;
         let p = sql.arg(Arg::Text(parts[0].clone()));
         sql.push(&format!(" AND aa.principal_id > {p}"));
+    }
+    if let Some(term) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let escaped: String =
+            term.to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+        let p = sql.arg(Arg::Text(format!("%{escaped}%")));
+        sql.push(&format!(
+            " AND (LOWER(COALESCE(u.display_name, g.display_name, '')) LIKE {p} ESCAPE '\\' OR COALESCE(u.upn_lower, '') LIKE {p} ESCAPE '\\')"
+        ));
     }
     let lim = sql.arg(Arg::Int(top + 1));
     sql.push(&format!(" ORDER BY aa.principal_id LIMIT {lim}"));

@@ -41,6 +41,14 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+impl StoreError {
+    /// Whether the database refused a write because it would break a unique constraint (for example,
+    /// two processes sharing the database inserting the same row at once).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
 /// Result of a store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

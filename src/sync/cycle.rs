@@ -374,21 +374,34 @@ impl Runner {
         j.quarantine_level += 1;
         j.state = JobState::Quarantined;
         j.next_run_at = Some(now + policy::quarantine_delay(j.quarantine_level as u32).as_millis() as i64);
-        tracing::warn!(app = %j.app_id, reason, "provisioning job quarantined");
-        let entry = crate::store::audit::NewAudit {
+        // Still quarantined four weeks after it entered quarantine: the job is turned Off.
+        let turn_off = j.quarantine_since.is_some_and(|since| policy::quarantine_expired(since, now));
+        if turn_off {
+            j.quarantine_detail = Some(format!(
+                "{detail} The job was turned Off: it stayed in quarantine for more than 4 weeks. Fix the cause, then Start or Restart it."
+            ));
+        }
+        tracing::warn!(app = %j.app_id, reason, turn_off, "provisioning job quarantined");
+        let audit = |action: &str| crate::store::audit::NewAudit {
             actor: "provisioning".into(),
-            action: "Quarantine".into(),
+            action: action.into(),
             target_type: "app".into(),
             target_id: Some(j.app_id.clone()),
             target_name: None,
             ip: None,
-            details: json!({"reason": reason, "detail": detail, "level": j.quarantine_level, "nextRunAt": j.next_run_at}),
+            details: json!({"reason": reason, "detail": detail, "level": j.quarantine_level, "nextRunAt": j.next_run_at, "since": j.quarantine_since}),
         };
+        let entries: Vec<_> = std::iter::once(audit("Quarantine")).chain(turn_off.then(|| audit("TurnOffAfterQuarantine"))).collect();
         let mut tx = self.store.begin().await?;
         if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + self.setup.lease_ms).await? {
             return Err(SyncError::Fenced);
         }
-        crate::store::audit::append(&mut tx, &entry).await?;
+        if turn_off {
+            st::set_enabled(&mut tx, &self.setup.app_id, false, false).await?;
+        }
+        for entry in &entries {
+            crate::store::audit::append(&mut tx, entry).await?;
+        }
         tx.commit().await?;
         Ok(RunOutcome::Quarantined { reason: reason.to_string() })
     }

@@ -276,8 +276,12 @@ fn escrow(ctx: &ObjectContext<'_>, obj: &SourceObject, link: Option<&Link>, e: &
         staged_action: None,
     });
     l.attempts += 1;
-    let delay = policy::escrow_delay(Duration::from_secs(u64::from(ctx.settings.escrow_retry_seconds)), l.attempts as u32);
-    l.next_attempt_at = Some(Utc::now().timestamp_millis() + delay.as_millis() as i64);
+    let base = Duration::from_secs(u64::from(ctx.settings.escrow_retry_seconds));
+    l.next_attempt_at = if policy::escrow_expired(base, l.attempts as u32) {
+        None
+    } else {
+        Some(Utc::now().timestamp_millis() + policy::escrow_delay(base, l.attempts as u32).as_millis() as i64)
+    };
     l.last_error = Some(e.message.clone());
     l
 }
@@ -298,9 +302,13 @@ fn failed(
     log.error_code = Some(e.code().to_string());
     log.detail.error = Some(e.message.clone());
     let l = escrow(ctx, obj, link, &e);
-    let retry = l.next_attempt_at.map(|ms| crate::store::ms_to_dt(ms).to_rfc3339()).unwrap_or_default();
-    log.detail.recommendation =
-        Some(format!("{} This operation was tried {} time(s); it will be retried after {retry}.", e.recommendation(), l.attempts));
+    let when = match l.next_attempt_at {
+        Some(ms) => format!("it will be retried after {}.", crate::store::ms_to_dt(ms).to_rfc3339()),
+        None => "escrow gave up after 28 days of retries: it is tried again when the object changes in the directory, \
+                 at the next initial cycle or after a restart."
+            .to_string(),
+    };
+    log.detail.recommendation = Some(format!("{} This operation was tried {} time(s); {when}", e.recommendation(), l.attempts));
     let fatal = e.quarantines().then(|| e.clone());
     ObjectResult {
         link: if fatal.is_some() { None } else { Some(l) },

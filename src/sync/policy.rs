@@ -3,7 +3,10 @@
 //!
 //! **Escrow** (Entra: a failed object "is retried in the next sync cycle… gradually scaling back the
 //! frequency"): attempt n waits `base × 2^(n-1)`, capped at 24 hours; `base` is the app's
-//! `escrowRetrySeconds` (default 10 minutes).
+//! `escrowRetrySeconds` (default 10 minutes). Escrow gives up on an object once its waits add up to
+//! 28 days (Entra: "then daily for 28 days; after that the escrow is dropped"): the object is no
+//! longer retried by itself, and its next change in the directory, an initial cycle or a restart tries
+//! it again.
 //!
 //! **Quarantine by failure rate** (Entra: evaluated from 5,000 failures, quarantine above 40%): a job of
 //! N objects is evaluated once a cycle has `min(5000, max(10, ceil(N / 10)))` failures, and is
@@ -12,7 +15,8 @@
 //!
 //! **Quarantine schedule** (Entra: +6 h, +12 h, +24 h, then daily): while quarantined the job's next
 //! cycle is 6 h, 12 h, 24 h after each failed cycle, then every 24 h. A successful cycle or a restart
-//! clears quarantine.
+//! clears quarantine. A job still quarantined 4 weeks after it entered quarantine is turned Off
+//! (Entra: "after more than 4 weeks the job is disabled"); Start or Restart turns it back On.
 
 use std::time::Duration;
 
@@ -23,10 +27,36 @@ pub const FAILURE_RATIO: f64 = 0.4;
 /// The longest escrow wait.
 pub const ESCROW_CAP: Duration = Duration::from_secs(24 * 3600);
 
+/// How long escrow keeps retrying an object (the sum of its waits) before it gives up.
+pub const ESCROW_MAX_AGE: Duration = Duration::from_secs(28 * 24 * 3600);
+/// How long a job may stay quarantined before it is turned Off.
+pub const QUARANTINE_MAX_AGE: Duration = Duration::from_secs(28 * 24 * 3600);
+
 /// How long to wait before retrying an object that failed `attempts` times (1 = first failure).
 pub fn escrow_delay(base: Duration, attempts: u32) -> Duration {
     let shift = attempts.saturating_sub(1).min(30);
     base.saturating_mul(1u32 << shift).min(ESCROW_CAP)
+}
+
+/// Whether escrow gives up on an object that failed `attempts` times: the waits of its retries so far
+/// add up to [`ESCROW_MAX_AGE`]. A zero `base` (retry at every cycle) never gives up.
+pub fn escrow_expired(base: Duration, attempts: u32) -> bool {
+    if base.is_zero() {
+        return false;
+    }
+    let mut waited = Duration::ZERO;
+    for n in 1..attempts {
+        waited = waited.saturating_add(escrow_delay(base, n));
+        if waited >= ESCROW_MAX_AGE {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether a job quarantined since `since_ms` (Unix ms) is turned Off at `now_ms`.
+pub fn quarantine_expired(since_ms: i64, now_ms: i64) -> bool {
+    now_ms.saturating_sub(since_ms) > QUARANTINE_MAX_AGE.as_millis() as i64
 }
 
 /// The failure count from which a job of `objects_in_scope` objects is evaluated for quarantine.
@@ -63,6 +93,25 @@ mod tests {
         assert_eq!(escrow_delay(base, 4), base * 8);
         assert_eq!(escrow_delay(base, 40), ESCROW_CAP);
         assert_eq!(escrow_delay(Duration::ZERO, 5), Duration::ZERO);
+    }
+
+    #[test]
+    fn escrow_gives_up_after_28_days_of_waits() {
+        let base = Duration::from_secs(600);
+        // Waits: 10, 20, 40, 80, 160, 320, 640, 1280 min (≈ 42.5 h in all), then 24 h each.
+        let first_waits: u64 = (1..=8).map(|n| escrow_delay(base, n).as_secs()).sum();
+        let daily_needed = (28 * 24 * 3600 - first_waits).div_ceil(24 * 3600);
+        let giving_up = 9 + daily_needed as u32;
+        assert!(!escrow_expired(base, giving_up - 1), "still inside 28 days");
+        assert!(escrow_expired(base, giving_up), "gave up after 28 days of waits");
+        assert!(!escrow_expired(Duration::ZERO, 10_000), "retry-every-cycle never gives up");
+    }
+
+    #[test]
+    fn quarantine_turns_the_job_off_after_four_weeks() {
+        let day = 24 * 3600 * 1000i64;
+        assert!(!quarantine_expired(0, 28 * day));
+        assert!(quarantine_expired(0, 28 * day + 1));
     }
 
     #[test]

@@ -87,11 +87,11 @@ pub async fn delete_app(id: String, confirm: String) -> Result<(), ServerFnError
     Ok(())
 }
 
-/// A page of the users and groups assigned to an app.
+/// A page of the users and groups assigned to an app (those matching `search`, when given).
 #[server]
-pub async fn list_assignments(id: String, after: Option<String>) -> Result<Page<Assignment>, ServerFnError> {
+pub async fn list_assignments(id: String, after: Option<String>, search: Option<String>) -> Result<Page<Assignment>, ServerFnError> {
     let (store, actor) = ssr::ctx().await?;
-    provisio::service::apps::list_assignments(&store, &actor, &id, Some(25), after.as_deref()).await.map_err(ssr::err)
+    provisio::service::apps::list_assignments(&store, &actor, &id, Some(25), after.as_deref(), search.as_deref()).await.map_err(ssr::err)
 }
 
 /// Assigns a user (by user principal name or id) or a group (by exact name or id) to an app.

@@ -512,9 +512,10 @@ pub fn AppUsersPage() -> impl IntoView {
     let remove = ServerAction::<UnassignPrincipal>::new();
     let id = move || params.read().get("id").unwrap_or_default();
     let list = Resource::new(
-        move || (id(), q.read().get("after"), assign.version().get(), remove.version().get()),
-        |(id, after, _, _)| list_assignments(id, after),
+        move || (id(), q.read().get("after"), q.read().get("search"), assign.version().get(), remove.version().get()),
+        |(id, after, search, _, _)| list_assignments(id, after, search),
     );
+    let search = move || q.read().get("search").unwrap_or_default();
     let added = move || match assign.value().get() {
         Some(Ok(a)) => Some(view! {
             <div class="notice" role="status" data-testid="flash">
@@ -547,12 +548,24 @@ pub fn AppUsersPage() -> impl IntoView {
                 "Assign"
             </button>
         </ActionForm>
+        <Form method="GET" action="" attr:class="filters">
+            <input
+                type="search"
+                name="search"
+                placeholder="Search assigned users and groups"
+                aria-label="Search assigned users and groups"
+                data-testid="assignment-search"
+                value=search prop:value=search
+            />
+            <button type="submit">"Search"</button>
+        </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
                     Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
                     Ok(page) => {
                         let empty = page.items.is_empty();
+                        let searching = !search().is_empty();
                         let app_id = id();
                         let rows = page
                             .items
@@ -601,7 +614,9 @@ pub fn AppUsersPage() -> impl IntoView {
                                 <tbody>{rows}</tbody>
                             </table>
                             <Show when=move || empty>
-                                <p class="muted">"Nobody is assigned yet."</p>
+                                <p class="muted">
+                                    {if searching { "No assigned user or group matches." } else { "Nobody is assigned yet." }}
+                                </p>
                             </Show>
                             <Pager path=format!("/apps/{app_id}/users") next=page.next_cursor />
                         }

@@ -496,21 +496,32 @@ fn AttributeRow(
                 </a>
                 {(!a.required)
                     .then(|| {
+                        let confirm_id = format!("{delete_id}-confirm");
                         view! {
                             " "
-                            <ActionForm action=delete attr:class="inline">
-                                <input type="hidden" name="id" value=id />
-                                <input type="hidden" name="object" value=key />
-                                <input type="hidden" name="target" value=target.clone() />
-                                <button
-                                    type="submit"
+                            <details class="confirm inline">
+                                <summary
                                     class="link danger"
                                     data-testid=delete_id
                                     aria-label=format!("Delete the mapping of {target}")
                                 >
                                     "Delete"
-                                </button>
-                            </ActionForm>
+                                </summary>
+                                <div class="confirm-body">
+                                    <p>
+                                        "Delete the mapping of " <code>{target.clone()}</code>
+                                        "? Provisio stops writing this attribute (accounts keep the value they have), and the next cycle is an initial cycle."
+                                    </p>
+                                    <ActionForm action=delete attr:class="inline">
+                                        <input type="hidden" name="id" value=id />
+                                        <input type="hidden" name="object" value=key />
+                                        <input type="hidden" name="target" value=target.clone() />
+                                        <button type="submit" class="danger" data-testid=confirm_id>
+                                            "Delete the mapping"
+                                        </button>
+                                    </ActionForm>
+                                </div>
+                            </details>
                         }
                     })}
             </td>

@@ -74,6 +74,8 @@ pub async fn delete_app(State(s): State<AppState>, ApiActor(a): ApiActor, Path(i
 pub struct PageParams {
     top: Option<u32>,
     after: Option<String>,
+    /// Only the users and groups whose name or user principal name contains it.
+    search: Option<String>,
 }
 
 /// `GET /api/v1/apps/{id}/assignments`
@@ -83,8 +85,9 @@ pub async fn list_assignments(
     Path(id): Path<String>,
     Query(p): Query<PageParams>,
 ) -> ApiResult<Response> {
-    let page = svc::list_assignments(&s.store, &a, &id, p.top, p.after.as_deref()).await?;
-    Ok(list_response(&format!("/api/v1/apps/{id}/assignments"), page, p.top, &[]))
+    let page = svc::list_assignments(&s.store, &a, &id, p.top, p.after.as_deref(), p.search.as_deref()).await?;
+    let keep: Vec<(&str, String)> = p.search.iter().map(|v| ("search", v.clone())).collect();
+    Ok(list_response(&format!("/api/v1/apps/{id}/assignments"), page, p.top, &keep))
 }
 
 #[derive(Deserialize)]
