@@ -377,6 +377,37 @@ async fn unauthorized_quarantines_at_once_and_restart_clears() {
 }
 
 #[tokio::test]
+async fn a_slow_page_keeps_its_lease_against_another_process() {
+    // Every request takes 600 ms and the lease lasts 300 ms: a page takes longer than the lease, so only
+    // the heartbeat keeps another process from taking the job over mid-cycle.
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    target.state().set_faults(vec![FaultRule::new(FaultKind::Delay { ms: 600 })]);
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    for i in 0..6 {
+        env.user(&format!("slow{i}@contoso.example"), json!({})).await;
+    }
+    let opts = |owner: &str| provisioning::RunOptions {
+        lease: std::time::Duration::from_millis(300),
+        ..provisioning::RunOptions::new(owner, true).forced()
+    };
+    let (first, second) = (opts("process-a"), opts("process-b"));
+    let a = provisioning::run_job(&env.store, &env.secrets, &env.app, &first);
+    let b = async {
+        let mut outcomes = Vec::new();
+        for _ in 0..10 {
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            outcomes.push(provisioning::run_job(&env.store, &env.secrets, &env.app, &second).await.expect("second run"));
+        }
+        outcomes
+    };
+    let (a, b) = tokio::join!(a, b);
+    let counts = completed(&a.expect("the live process lost its job to the other one"));
+    assert_eq!(counts.created, 6);
+    assert!(b.iter().take_while(|o| **o == RunOutcome::Busy).count() >= 2, "the other process took a live job over: {b:?}");
+    assert_eq!(target.state().users().len(), 6, "each user created once");
+}
+
+#[tokio::test]
 async fn four_weeks_in_quarantine_turn_the_job_off() {
     let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
     let env = Env::new(&target.base_url(), "wrong-token-xyz", ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;

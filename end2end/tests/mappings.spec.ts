@@ -4,6 +4,7 @@
 // default mappings; and the plain forms without JavaScript. Every page is checked for console errors
 // and failed requests (the 422 answers to the invalid saves this test makes on purpose excepted).
 import { test, expect, Page, Browser } from '@playwright/test';
+import { hydrated } from './helpers';
 
 const ADMIN_PASSWORD = 'e2e-Owner-passphrase-2026';
 
@@ -31,10 +32,6 @@ function watch(page: Page) {
     else if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
   });
   return { problems, refused };
-}
-
-async function hydrated(page: Page) {
-  await page.waitForLoadState('networkidle');
 }
 
 /** Creates a generic SCIM app from the gallery and returns its mappings URL. */

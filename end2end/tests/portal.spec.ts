@@ -1,4 +1,5 @@
 import { test, expect, Page, Browser } from '@playwright/test';
+import { hydrated } from './helpers';
 
 const ADMIN_PASSWORD = 'e2e-Owner-passphrase-2026';
 const READER_PASSWORD = 'e2e-Reader-password-2026';
@@ -9,12 +10,6 @@ async function signIn(page: Page, username: string, password: string) {
   await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
   await expect(page.getByTestId('me')).toContainText(username);
-}
-
-/** Waits until the wasm bundle has hydrated the page, so clicks go through the client router. */
-async function hydrated(page: Page) {
-  await page.waitForFunction(() => (window as any).__provisio_hydrated === true || document.readyState === 'complete');
-  await page.waitForLoadState('networkidle');
 }
 
 test.describe.configure({ mode: 'serial' });
@@ -62,6 +57,7 @@ test('sign in, create, edit, group, import, delete, restore, sign out', async ({
   await page.getByTestId('save-user').click();
   await expect(page.locator('input[name=job_title]')).toHaveValue('Rear Admiral');
   await page.goto(userUrl);
+  await hydrated(page);
   await expect(page.locator('input[name=job_title]')).toHaveValue('Rear Admiral');
 
   // The manager picker suggests directory users as the admin types.

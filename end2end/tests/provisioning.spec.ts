@@ -5,6 +5,7 @@
 // update reach the target, stop. Every page is checked for console errors and failed requests, and
 // screenshots of the main blades are saved under end2end/screenshots/ (not committed).
 import { test, expect, Page } from '@playwright/test';
+import { hydrated } from './helpers';
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
@@ -77,10 +78,6 @@ function watch(page: Page): string[] {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
   });
   return problems;
-}
-
-async function hydrated(page: Page) {
-  await page.waitForLoadState('networkidle');
 }
 
 async function shot(page: Page, name: string) {

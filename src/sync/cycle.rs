@@ -28,7 +28,9 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-/// How long a lease lasts without renewal. Each committed page renews it.
+/// How long a lease lasts without renewal. While a run goes on, a heartbeat renews it every third of
+/// that (and each committed page renews it too), so a slow page (a rate-limited target, long retries)
+/// never lets another process take the job over from a live one.
 pub const LEASE_MS: i64 = 60_000;
 /// Objects per committed page.
 pub const PAGE: i64 = 500;
@@ -83,12 +85,36 @@ pub async fn run(
         let mut c = store.conn().await?;
         st::get_job(&mut c, &app).await?.ok_or(SyncError::Fenced)?
     };
+    let heartbeat = tokio::spawn(heartbeat(store.clone(), app.clone(), epoch, setup.lease_ms));
     let mut r = Runner { recent: HashMap::new(), store: store.clone(), setup, connector, epoch, job, counts: Counts::default(), force };
     let out = r.run(force).await;
+    heartbeat.abort();
     if let Ok(mut c) = store.conn().await {
         let _ = st::release_lease(&mut c, &app, epoch).await;
     }
     out
+}
+
+/// Renews the lease held with `epoch` every third of its length until aborted, or until the lease is
+/// lost (then the run's next write is fenced and it stops).
+async fn heartbeat(store: Store, app: String, epoch: i64, lease_ms: i64) {
+    let every = std::time::Duration::from_millis((lease_ms / 3).max(50) as u64);
+    loop {
+        tokio::time::sleep(every).await;
+        let renewed = match store.conn().await {
+            Ok(mut c) => st::renew_lease(&mut c, &app, epoch, now_ms() + lease_ms).await,
+            Err(e) => Err(e),
+        };
+        match renewed {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(%app, epoch, "the job's lease was taken over; this run stops at its next write");
+                return;
+            }
+            // A passing database hiccup: try again at the next beat (the lease outlives two misses).
+            Err(e) => tracing::warn!(%app, error = %e, "renewing the job's lease failed"),
+        }
+    }
 }
 
 struct Runner {
