@@ -1,14 +1,5 @@
 import { test, expect, Page, Browser } from '@playwright/test';
-
-const ADMIN_PASSWORD = 'e2e-Owner-passphrase-2026';
-
-async function signIn(page: Page) {
-  await page.goto('/login');
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', ADMIN_PASSWORD);
-  await page.click('button[type=submit]');
-  await expect(page.getByTestId('me')).toContainText('admin');
-}
+import { hydrated, signIn } from './helpers';
 
 test('the expression builder checks as you type (in the browser) and evaluates for a user', async ({ page }) => {
   const errors: string[] = [];
@@ -18,7 +9,7 @@ test('the expression builder checks as you type (in the browser) and evaluates f
   await signIn(page);
   await page.getByRole('link', { name: 'Expression builder' }).first().click();
   await expect(page).toHaveURL(/\/expressions$/);
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   // The live check appears once the page has hydrated (it is the wasm build of the engine's checker).
   const live = page.getByTestId('expr-live');
   await expect(live).toContainText('checked as you type');
@@ -76,7 +67,7 @@ test('the expression builder checks as you type (in the browser) and evaluates f
 test('the expression builder evaluates with JavaScript off', async ({ browser }: { browser: Browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await signIn(page);
+  await signIn(page, { js: false });
   await page.goto('/expressions');
   await page.getByTestId('expr-input').fill('ToLower([userPrincipalName])');
   await page.getByTestId('expr-user').fill('ada.fernandez@contoso.example');

@@ -1,8 +1,26 @@
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
+import { ADMIN_PASSWORD } from '../playwright.config';
 
 /** Waits until the page is interactive: the hydrate entry point marks `<html data-hydrated>` once
  *  event handlers are attached (typing before that is lost), then until the network is quiet. */
 export async function hydrated(page: Page) {
   await page.waitForFunction(() => document.documentElement.dataset.hydrated === 'true', undefined, { timeout: 30_000 });
   await page.waitForLoadState('networkidle');
+}
+
+/** The administrator's password the e2e server is started with. */
+export { ADMIN_PASSWORD };
+
+/** Signs in through the login form; with `js` (the default) also waits until the landing page is
+ *  interactive, so the next navigation never interrupts the page while it loads. */
+export async function signIn(page: Page, opts: { username?: string; password?: string; js?: boolean } = {}) {
+  const username = opts.username ?? 'admin';
+  await page.goto('/login');
+  // Submitting before the login page is interactive would abort its own bundle's download.
+  if (opts.js ?? true) await hydrated(page);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', opts.password ?? ADMIN_PASSWORD);
+  await page.click('button[type=submit]');
+  await expect(page.getByTestId('me')).toContainText(username);
+  if (opts.js ?? true) await hydrated(page);
 }

@@ -1,14 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-
-const ADMIN_PASSWORD = 'e2e-Owner-passphrase-2026';
-
-async function signIn(page: Page) {
-  await page.goto('/login');
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', ADMIN_PASSWORD);
-  await page.click('button[type=submit]');
-  await expect(page.getByTestId('me')).toContainText('admin');
-}
+import { hydrated, signIn } from './helpers';
 
 /** Records console errors, page errors and failed requests (downloads aside). */
 function watch(page: Page) {
@@ -35,7 +26,7 @@ test('provisioning logs: filters, app filter, downloads, empty chart, no broken 
 
   // Every app's logs: the table, labelled filters, downloads.
   await page.goto('/provisioning-logs');
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   await expect(page.getByRole('heading', { name: 'Provisioning logs' })).toBeVisible();
   await expect(page.getByLabel('Status')).toBeVisible();
   await expect(page.getByLabel('Action')).toBeVisible();
@@ -68,7 +59,7 @@ test('provisioning logs: filters, app filter, downloads, empty chart, no broken 
 
   // The app's own logs blade.
   await page.goto(`/apps/${app.id}/provisioning/logs`);
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   await expect(page.getByTestId('logs-blade')).toBeVisible();
   await expect(page.getByTestId('log-empty')).toBeVisible();
 
@@ -82,7 +73,7 @@ test('provisioning logs: filters, app filter, downloads, empty chart, no broken 
 test('provisioning logs work without JavaScript', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await signIn(page);
+  await signIn(page, { js: false });
   await page.goto('/provisioning-logs?status=Failure&identity=nobody');
   await expect(page.getByTestId('filter-status')).toHaveValue('Failure');
   await expect(page.getByTestId('filter-identity')).toHaveValue('nobody');

@@ -4,17 +4,7 @@
 // default mappings; and the plain forms without JavaScript. Every page is checked for console errors
 // and failed requests (the 422 answers to the invalid saves this test makes on purpose excepted).
 import { test, expect, Page, Browser } from '@playwright/test';
-import { hydrated } from './helpers';
-
-const ADMIN_PASSWORD = 'e2e-Owner-passphrase-2026';
-
-async function signIn(page: Page) {
-  await page.goto('/login');
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', ADMIN_PASSWORD);
-  await page.click('button[type=submit]');
-  await expect(page.getByTestId('me')).toContainText('admin');
-}
+import { hydrated, signIn } from './helpers';
 
 /** Collects console errors and failed requests; `expected422` counts the refusals the test asks for. */
 function watch(page: Page) {
@@ -183,7 +173,7 @@ test('edit attribute list, actions and enabled toggles', async ({ page }) => {
 test('the mapping forms work without JavaScript', async ({ browser }: { browser: Browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await signIn(page);
+  await signIn(page, { js: false });
   await page.goto('/apps/new?template=generic-scim');
   await page.getByTestId('create-app-name').fill(`Mappings no-JS ${Date.now()}`);
   await page.getByTestId('create-app').click();

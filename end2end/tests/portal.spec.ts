@@ -1,16 +1,7 @@
 import { test, expect, Page, Browser } from '@playwright/test';
-import { hydrated } from './helpers';
+import { hydrated, signIn } from './helpers';
 
-const ADMIN_PASSWORD = 'e2e-Owner-passphrase-2026';
 const READER_PASSWORD = 'e2e-Reader-password-2026';
-
-async function signIn(page: Page, username: string, password: string) {
-  await page.goto('/login');
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await expect(page.getByTestId('me')).toContainText(username);
-}
 
 test.describe.configure({ mode: 'serial' });
 
@@ -27,7 +18,7 @@ test('sign in, create, edit, group, import, delete, restore, sign out', async ({
   await page.click('button[type=submit]');
   await expect(page.getByRole('alert')).toContainText('user name or password is incorrect');
 
-  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await signIn(page);
   await page.goto('/users');
   await hydrated(page);
   await expect(page.getByTestId('user-table').locator('tbody tr')).toHaveCount(25);
@@ -138,7 +129,7 @@ test('sign in, create, edit, group, import, delete, restore, sign out', async ({
 });
 
 test('a Reader cannot change anything', async ({ page }) => {
-  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await signIn(page);
   const created = await page.request.post('/api/v1/admins', {
     data: { username: 'rita', password: READER_PASSWORD, role: 'Reader' },
   });
@@ -146,7 +137,7 @@ test('a Reader cannot change anything', async ({ page }) => {
   await page.getByTestId('sign-out').click();
   await expect(page).toHaveURL(/\/login/);
 
-  await signIn(page, 'rita', READER_PASSWORD);
+  await signIn(page, { username: 'rita', password: READER_PASSWORD });
   await page.goto('/users');
   await hydrated(page);
   await expect(page.getByTestId('user-table').locator('tbody tr').first()).toBeVisible();
@@ -168,11 +159,7 @@ test('a Reader cannot change anything', async ({ page }) => {
 test('plain forms work with JavaScript off', async ({ browser }: { browser: Browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto('/login');
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', ADMIN_PASSWORD);
-  await page.click('button[type=submit]');
-  await expect(page.getByTestId('me')).toContainText('admin');
+  await signIn(page, { js: false });
 
   await page.goto('/users?search=grace');
   await expect(page.getByTestId('user-table')).toContainText('grace.hopper@contoso.example');

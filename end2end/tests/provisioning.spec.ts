@@ -5,14 +5,13 @@
 // update reach the target, stop. Every page is checked for console errors and failed requests, and
 // screenshots of the main blades are saved under end2end/screenshots/ (not committed).
 import { test, expect, Page } from '@playwright/test';
-import { hydrated } from './helpers';
+import { hydrated, signIn } from './helpers';
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-const ADMIN_PASSWORD = 'e2e-Owner-passphrase-2026';
 const TOKEN = 'e2e-scim-token-0123456789abcdef';
 const SHOTS = path.join(__dirname, '..', 'screenshots');
 
@@ -90,12 +89,7 @@ test('newcomer: gallery app to provisioned users, against scim2-server', async (
   test.setTimeout(180_000);
   const problems = watch(page);
 
-  // Sign in.
-  await page.goto('/login');
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', ADMIN_PASSWORD);
-  await page.click('button[type=submit]');
-  await expect(page.getByTestId('me')).toContainText('admin');
+  await signIn(page);
 
   // Add an app from the gallery.
   await page.goto('/apps');
@@ -182,6 +176,9 @@ test('newcomer: gallery app to provisioned users, against scim2-server', async (
   await hydrated(page);
   await page.getByTestId('expr-user').fill(members[0].upn);
   await page.getByTestId('evaluate').click();
+  // The page first showed the result for "no user" (an empty string): wait for the member's.
+  await expect(page).toHaveURL(/[?&]user=/);
+  await expect(page.getByTestId('expr-value')).not.toHaveText('""');
   await expect(page.getByTestId('expr-type')).toHaveText('String');
   const firstDisplay = JSON.parse(await page.getByTestId('expr-value').innerText()) as string;
   expect(firstDisplay).toMatch(/^\S+ \S/);
@@ -287,10 +284,7 @@ test('newcomer: gallery app to provisioned users, against scim2-server', async (
 test('the provisioning blades render without JavaScript, and Start/Stop work as plain forms', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto('/login');
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', ADMIN_PASSWORD);
-  await page.click('button[type=submit]');
+  await signIn(page, { js: false });
   // A GET search keeps what was searched for in its box, without JavaScript too.
   await page.goto('/apps?search=E2E');
   await expect(page.getByTestId('app-search')).toHaveValue('E2E');
