@@ -31,6 +31,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The allocator the `provisio` binary uses (see `server/src/main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOKEN: &str = "bench-token-0123456789";
 /// scim2-server (one Python process) serves best at a few requests in flight: at 16 its time per
 /// request grows fivefold. Both the direct run and the engine's app profile use this.

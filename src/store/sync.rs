@@ -312,17 +312,36 @@ pub async fn manager_ids_after(conn: &mut AnyConnection, after: &str, limit: i64
 /// and small enough that SQLite's per-parameter name lookups stay cheap.
 const BATCH: usize = 25;
 
-/// `($1,$2,…),($n+1,…)` for `rows` rows of `cols` columns, numbering from `first`.
-fn values(rows: usize, cols: usize, first: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", (0..cols).map(|c| format!("${}", first + r * cols + c)).collect::<Vec<_>>().join(",")))
-        .collect::<Vec<_>>()
-        .join(",")
+/// Rows per multi-row INSERT of links and log entries (the page writes). On SQLite their parameters
+/// are anonymous (`?`), so the statement size does not cost per-parameter name lookups.
+const ROWS_BATCH: usize = 100;
+
+/// `($1,$2,…),($n+1,…)` for `rows` rows of `cols` columns, numbering from 1 — or `(?,?,…),…` on
+/// SQLite: sqlx resolves every numbered parameter of a statement by name (SQLite looks the name up in
+/// a list, so a statement of n numbered parameters costs O(n²)), anonymous ones by position.
+fn values(conn: &AnyConnection, rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    let anonymous = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ",(" });
+        for c in 0..cols {
+            if c > 0 {
+                out.push(',');
+            }
+            if anonymous {
+                out.push('?');
+            } else {
+                out.push_str(&format!("${}", 1 + r * cols + c));
+            }
+        }
+        out.push(')');
+    }
+    out
 }
 
-/// Writes links (insert or replace), [`BATCH`] rows per statement.
+/// Writes links (insert or replace), [`ROWS_BATCH`] rows per statement.
 pub async fn put_links(conn: &mut AnyConnection, app_id: &str, links: &[Link], now: i64) -> Result<()> {
-    for chunk in links.chunks(BATCH) {
+    for chunk in links.chunks(ROWS_BATCH) {
         let sql = format!(
             "INSERT INTO sync_objects (app_id, source_id, object_type, target_id, display_name, state, exported, export_hash, refs_pending, \
              attempts, next_attempt_at, last_error, staged_action, updated_at) VALUES {} \
@@ -330,7 +349,7 @@ pub async fn put_links(conn: &mut AnyConnection, app_id: &str, links: &[Link], n
              display_name = excluded.display_name, state = excluded.state, exported = excluded.exported, export_hash = excluded.export_hash, \
              refs_pending = excluded.refs_pending, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, \
              last_error = excluded.last_error, staged_action = excluded.staged_action, updated_at = excluded.updated_at",
-            values(chunk.len(), 14, 1)
+            values(conn, chunk.len(), 14)
         );
         let mut q = sqlx::query(&sql);
         for l in chunk {
@@ -505,12 +524,26 @@ pub async fn mark_refs_pending(conn: &mut AnyConnection, app_id: &str, group_ids
     Ok(())
 }
 
-/// Appends provisioning log entries, [`BATCH`] rows per statement.
+/// Marks every linked group of an app as having memberships to check: an initial cycle checks them
+/// all (so its user phases need not mark the groups of each user they link).
+pub async fn mark_all_groups_pending(conn: &mut AnyConnection, app_id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE sync_objects SET refs_pending = $1 WHERE app_id = $2 AND object_type = 'group' AND target_id IS NOT NULL AND refs_pending = $3",
+    )
+    .bind(true)
+    .bind(app_id.to_string())
+    .bind(false)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends provisioning log entries, [`ROWS_BATCH`] rows per statement.
 pub async fn insert_logs(conn: &mut AnyConnection, entries: &[LogEntry]) -> Result<()> {
-    for chunk in entries.chunks(BATCH) {
+    for chunk in entries.chunks(ROWS_BATCH) {
         let sql = format!(
             "INSERT INTO provisioning_logs (id, app_id, cycle_id, at, source_id, object_type, display_name, target_id, action, status, error_code, detail) VALUES {}",
-            values(chunk.len(), 12, 1)
+            values(conn, chunk.len(), 12)
         );
         let mut q = sqlx::query(&sql);
         for e in chunk {

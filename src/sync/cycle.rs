@@ -437,6 +437,12 @@ impl Runner {
     /// creates together ([`Connector::create_many`]: `/Bulk` when the target offers it), in waves so
     /// that a user whose manager is created in the same page carries the manager's reference.
     async fn process_all(&self, object: ObjectType, items: Vec<(SourceObject, Option<Link>, bool)>) -> Vec<ObjectResult> {
+        let front = self.front(object, items).await;
+        self.back(front).await
+    }
+
+    /// The first half of [`Runner::process_all`]: matching, then each object up to its create.
+    async fn front(&self, object: ObjectType, items: Vec<(SourceObject, Option<Link>, bool)>) -> Front {
         let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
         // The managers of these users that the job already manages: their references go into the creates.
         let known = if object == ObjectType::User {
@@ -458,49 +464,75 @@ impl Runner {
         } else {
             HashMap::new()
         };
+        let t0 = std::time::Instant::now();
+        let (results, pending, halted, t1) = {
+            let mut ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
+            ctx.known_targets = Some(&known);
+            let ctx = &ctx;
+            let concurrency = self.setup.concurrency.max(1);
+            let prematched = self.prematch(ctx, &items).await;
+            let t1 = std::time::Instant::now();
+            // After a failure that stops the job (401/403, not SCIM), objects not yet started are left for
+            // the next run instead of each meeting the same failure.
+            let halt = std::sync::atomic::AtomicBool::new(false);
+            let halt = &halt;
+            let items = &items;
+            // The futures are made first: a stream over a borrowing closure trips the `Send` check of the
+            // scheduler's spawned task.
+            let prepares: Vec<_> = items
+                .iter()
+                .zip(prematched)
+                .map(|((o, l, assigned), pre)| async move {
+                    if halt.load(std::sync::atomic::Ordering::Relaxed) {
+                        return None;
+                    }
+                    let mut env = SystemEnv::new();
+                    let p = object::prepare(ctx, o, l.as_ref(), *assigned, pre, &mut env).await;
+                    if matches!(&p, object::Prepared::Done(r) if r.fatal.is_some()) {
+                        halt.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Some(p)
+                })
+                .collect();
+            let prepared: Vec<Option<object::Prepared>> = stream::iter(prepares).buffered(concurrency).collect().await;
+            let mut results: Vec<Option<ObjectResult>> = Vec::with_capacity(items.len());
+            let mut pending: Vec<(usize, Box<object::PendingCreate>)> = Vec::new();
+            for (i, p) in prepared.into_iter().enumerate() {
+                match p {
+                    Some(object::Prepared::Done(r)) => results.push(Some(r)),
+                    Some(object::Prepared::Create(c)) => {
+                        results.push(None);
+                        pending.push((i, c));
+                    }
+                    None => results.push(Some(ObjectResult::default())),
+                }
+            }
+            (results, pending, halt.load(std::sync::atomic::Ordering::Relaxed), t1)
+        };
+        Front {
+            object,
+            cycle_id,
+            items,
+            known,
+            results,
+            pending,
+            halted,
+            match_ms: (t1 - t0).as_millis() as u64,
+            prepare_ms: t1.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// The second half of [`Runner::process_all`]: the creates of a page (none when the page met a
+    /// failure that stops the job), then what each create's answer means.
+    async fn back(&self, f: Front) -> Vec<ObjectResult> {
+        let Front { object, cycle_id, items, known, mut results, mut pending, halted, match_ms, prepare_ms } = f;
         let mut ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
         ctx.known_targets = Some(&known);
         let ctx = &ctx;
         let concurrency = self.setup.concurrency.max(1);
-        let t0 = std::time::Instant::now();
-        let prematched = self.prematch(ctx, &items).await;
-        let t1 = std::time::Instant::now();
-        // After a failure that stops the job (401/403, not SCIM), objects not yet started are left for
-        // the next run instead of each meeting the same failure.
-        let halt = std::sync::atomic::AtomicBool::new(false);
-        let halt = &halt;
+        let halt = std::sync::atomic::AtomicBool::new(halted);
         let items = &items;
-        // The futures are made first: a stream over a borrowing closure trips the `Send` check of the
-        // scheduler's spawned task.
-        let prepares: Vec<_> = items
-            .iter()
-            .zip(prematched)
-            .map(|((o, l, assigned), pre)| async move {
-                if halt.load(std::sync::atomic::Ordering::Relaxed) {
-                    return None;
-                }
-                let mut env = SystemEnv::new();
-                let p = object::prepare(ctx, o, l.as_ref(), *assigned, pre, &mut env).await;
-                if matches!(&p, object::Prepared::Done(r) if r.fatal.is_some()) {
-                    halt.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                Some(p)
-            })
-            .collect();
-        let prepared: Vec<Option<object::Prepared>> = stream::iter(prepares).buffered(concurrency).collect().await;
         let t2 = std::time::Instant::now();
-        let mut results: Vec<Option<ObjectResult>> = Vec::with_capacity(items.len());
-        let mut pending: Vec<(usize, Box<object::PendingCreate>)> = Vec::new();
-        for (i, p) in prepared.into_iter().enumerate() {
-            match p {
-                Some(object::Prepared::Done(r)) => results.push(Some(r)),
-                Some(object::Prepared::Create(c)) => {
-                    results.push(None);
-                    pending.push((i, c));
-                }
-                None => results.push(Some(ObjectResult::default())),
-            }
-        }
         // Creates in waves: one whose reference points at an object of this page still to be created
         // waits for the next wave (or goes without it when nothing else is left).
         let mut sent = Vec::with_capacity(pending.len());
@@ -520,6 +552,7 @@ impl Runner {
             }
             let bodies: Vec<serde_json::Value> = go.iter().map(|(_, c)| c.body()).collect();
             let answers = self.connector.create_many(object, &bodies).await;
+            drop(bodies);
             for ((i, c), a) in go.into_iter().zip(answers) {
                 match &a {
                     Ok(s) => {
@@ -546,8 +579,8 @@ impl Runner {
             results[i] = Some(r);
         }
         tracing::debug!(
-            match_ms = (t1 - t0).as_millis() as u64,
-            prepare_ms = (t2 - t1).as_millis() as u64,
+            match_ms,
+            prepare_ms,
             create_ms = (t3 - t2).as_millis() as u64,
             finish_ms = t3.elapsed().as_millis() as u64,
             "page processed"
@@ -611,9 +644,12 @@ impl Runner {
     }
 
     /// Initial cycle: every user (or group) in id order, a page at a time (`managers`: only the users
-    /// that manage someone; they are counted when the `users` scan meets them again, linked). Pipelined:
-    /// a page's results are written while the next page is processed (a crash loses at most the two
-    /// uncommitted pages, which the resumed cycle matches again).
+    /// that manage someone; they are counted when the `users` scan meets them again, linked).
+    /// Pipelined: while a page's creates are out (and its results are folded in), the next page is read,
+    /// matched and prepared, and the page before is written; a crash loses at most the uncommitted
+    /// pages, which the resumed cycle matches again (adopting what they created). The `managers` scan
+    /// prepares a page only once the page before is linked, so that managers of managers carry their
+    /// references.
     async fn scan(&mut self, object: ObjectType, managers: bool) -> Result<Option<RunOutcome>, SyncError> {
         if !self.mapping_enabled(object) {
             return Ok(None);
@@ -621,33 +657,21 @@ impl Runner {
         let app = self.setup.app_id.clone();
         let index = {
             let mut c = self.store.conn().await?;
+            if object == ObjectType::Group {
+                // Every group's memberships are checked in an initial cycle (see `read_page`); marked
+                // here once, so that the user scans need not mark the groups of the users they link.
+                st::mark_all_groups_pending(&mut c, &app).await?;
+            }
             ScopeIndex::build(&mut c, &app, self.setup.settings.scope).await?
         };
+        // Results folded into the job, not written yet.
         let mut pending: Option<PageWrite> = None;
+        // A page matched and prepared whose creates are not sent yet, with its object count and last id.
+        let mut sending: Option<(Front, u64, Option<String>)> = None;
+        let mut after = self.job.cursor.clone().unwrap_or_default();
+        let mut exhausted = false;
         loop {
-            let t0 = std::time::Instant::now();
-            let after = self.job.cursor.clone().unwrap_or_default();
-            let (objs, links) = {
-                let mut c = self.store.conn().await?;
-                let objs: Vec<SourceObject> = match object {
-                    ObjectType::User if managers => {
-                        let ids = st::manager_ids_after(&mut c, &after, PAGE).await?;
-                        let mut found = users::get_many(&mut c, &ids).await?;
-                        found.sort_by_key(|u| u.id.to_string());
-                        found.into_iter().map(|u| SourceObject::User(Box::new(u))).collect()
-                    }
-                    ObjectType::User => {
-                        users::by_id_after(&mut c, &after, PAGE).await?.into_iter().map(|u| SourceObject::User(Box::new(u))).collect()
-                    }
-                    ObjectType::Group => {
-                        groups::by_id_after(&mut c, &after, PAGE).await?.into_iter().map(|g| SourceObject::Group(Box::new(g))).collect()
-                    }
-                };
-                let ids: Vec<String> = objs.iter().map(|o| o.id()).collect();
-                let links = st::links(&mut c, &app, &ids).await?;
-                (objs, links)
-            };
-            if objs.is_empty() {
+            if exhausted && sending.is_none() {
                 if let Some(w) = pending.take() {
                     let written = write_page(&self.store, w).await?;
                     if let Some(out) = self.after_write(written).await? {
@@ -656,52 +680,140 @@ impl Runner {
                 }
                 return Ok(None);
             }
-            let last = objs.last().map(|o| o.id());
-            let n = if managers { 0 } else { objs.len() as u64 };
-            let items: Vec<(SourceObject, Option<Link>, bool)> = objs
-                .into_iter()
-                .map(|o| {
-                    let id = o.id();
-                    let assigned = match object {
-                        ObjectType::User => index.user(&id),
-                        ObjectType::Group => index.group(&id),
-                    };
-                    let mut link = links.get(&id).cloned();
-                    if object == ObjectType::Group {
-                        // Every group's memberships are checked in an initial cycle.
-                        if let Some(l) = link.as_mut().filter(|l| l.linked()) {
-                            l.refs_pending = true;
-                        }
-                    }
-                    (o, link, assigned)
-                })
-                .collect();
-            let t1 = std::time::Instant::now();
+            let t0 = std::time::Instant::now();
             let previous = pending.take();
             let store = self.store.clone();
-            let (results, written) = tokio::join!(self.process_all(object, items), async move {
+            let this = &*self;
+            let (index, after_ref) = (&index, after.as_str());
+            let read = async move {
+                if exhausted {
+                    return Ok::<_, SyncError>(None);
+                }
+                let Some((items, n, last)) = this.read_page(object, managers, after_ref, index).await? else {
+                    return Ok(None);
+                };
+                let front = this.front(object, items).await;
+                Ok(Some((front, n, last)))
+            };
+            let send = async move {
+                match sending {
+                    Some((f, n, last)) => Some((this.back(f).await, n, last)),
+                    None => None,
+                }
+            };
+            let write = async move {
                 match previous {
                     Some(w) => write_page(&store, w).await.map(Some),
                     None => Ok(None),
                 }
-            });
-            let t2 = std::time::Instant::now();
-            let w = self.prepare(results, n, last);
-            let stop_now = w.fatal.is_some();
-            if let Some(written) = written? {
-                if written.fatal.is_some() || (!written.enabled && !self.force) {
-                    // Stopping (pause): this page was sent too, so it is written first, then the stop.
-                    write_page(&self.store, w).await?;
+            };
+            let (next, mut done, written) = tokio::join!(read, send, write);
+            let written = written?;
+            sending = None;
+            match next? {
+                Some((f, n, last)) => {
+                    after = last.clone().unwrap_or_default();
+                    if managers {
+                        // No page in flight across iterations: this page's creates go now.
+                        done = Some((self.back(f).await, n, last));
+                    } else {
+                        sending = Some((f, n, last));
+                    }
+                }
+                None => exhausted = true,
+            }
+            let t1 = std::time::Instant::now();
+            let stop = written.filter(|w| w.fatal.is_some() || (!w.enabled && !self.force));
+            let Some((results, n, last)) = done else {
+                if let Some(written) = stop {
                     return self.after_write(written).await;
                 }
+                continue;
+            };
+            let mut w = self.prepare(results, n, last);
+            if object == ObjectType::User {
+                // The `groups` scan that follows marks every linked group's memberships to be checked, so
+                // the groups containing the users linked here need no marking (a query and an UPDATE per
+                // page).
+                w.membership.clear();
             }
-            tracing::debug!(read_ms = (t1 - t0).as_millis() as u64, process_ms = (t2 - t1).as_millis() as u64, "page");
-            if stop_now {
+            tracing::debug!(ms = (t1 - t0).as_millis() as u64, "page");
+            if let Some(written) = stop {
+                // Stopping (pause): the pages sent are written first, then the stop. The page prepared
+                // meanwhile gets its creates too, so that it stops at an object boundary.
+                let fatal = w.fatal.is_some();
+                write_page(&self.store, w).await?;
+                if let Some((f, n, last)) = sending.take().filter(|_| !fatal) {
+                    let results = self.back(f).await;
+                    let w = self.prepare(results, n, last);
+                    write_page(&self.store, w).await?;
+                }
+                return self.after_write(written).await;
+            }
+            if w.fatal.is_some() {
+                // A failure that stops the job: the page prepared meanwhile is dropped unsent (the
+                // next run processes it again, as after a crash).
                 let written = write_page(&self.store, w).await?;
                 return self.after_write(written).await;
             }
             pending = Some(w);
         }
+    }
+
+    /// Reads a page of the initial scan after `after`: the objects with their links and assignment,
+    /// how many count as processed, and the last id.
+    async fn read_page(
+        &self,
+        object: ObjectType,
+        managers: bool,
+        after: &str,
+        index: &ScopeIndex,
+    ) -> Result<Option<(Vec<(SourceObject, Option<Link>, bool)>, u64, Option<String>)>, SyncError> {
+        let app = &self.setup.app_id;
+        let (objs, links) = {
+            let mut c = self.store.conn().await?;
+            let objs: Vec<SourceObject> = match object {
+                ObjectType::User if managers => {
+                    let ids = st::manager_ids_after(&mut c, after, PAGE).await?;
+                    let mut found = users::get_many(&mut c, &ids).await?;
+                    found.sort_by_key(|u| u.id.to_string());
+                    found.into_iter().map(|u| SourceObject::User(Box::new(u))).collect()
+                }
+                ObjectType::User => {
+                    users::by_id_after(&mut c, after, PAGE).await?.into_iter().map(|u| SourceObject::User(Box::new(u))).collect()
+                }
+                ObjectType::Group => {
+                    groups::by_id_after(&mut c, after, PAGE).await?.into_iter().map(|g| SourceObject::Group(Box::new(g))).collect()
+                }
+            };
+            let ids: Vec<String> = objs.iter().map(|o| o.id()).collect();
+            let links = st::links(&mut c, app, &ids).await?;
+            (objs, links)
+        };
+        if objs.is_empty() {
+            return Ok(None);
+        }
+        let last = objs.last().map(|o| o.id());
+        let n = if managers { 0 } else { objs.len() as u64 };
+        let items: Vec<(SourceObject, Option<Link>, bool)> = objs
+            .into_iter()
+            .map(|o| {
+                let id = o.id();
+                let assigned = match object {
+                    ObjectType::User => index.user(&id),
+                    ObjectType::Group => index.group(&id),
+                };
+                let mut link = links.get(&id).cloned();
+                if object == ObjectType::Group {
+                    // Every group's memberships are checked in an initial cycle.
+                    if let Some(l) = link.as_mut().filter(|l| l.linked()) {
+                        l.refs_pending = true;
+                    }
+                }
+                (o, link, assigned)
+            })
+            .collect();
+        Ok(Some((items, n, last)))
     }
 
     /// Initial cycle: links whose directory object no longer exists.
@@ -1011,6 +1123,22 @@ impl Runner {
         self.save().await?;
         Ok(RunOutcome::Completed { kind, counts: self.counts })
     }
+}
+
+/// A page matched and prepared up to its creates ([`Runner::front`]), for [`Runner::back`].
+struct Front {
+    object: ObjectType,
+    cycle_id: String,
+    items: Vec<(SourceObject, Option<Link>, bool)>,
+    /// Target ids of referenced objects known when the page was prepared.
+    known: HashMap<String, String>,
+    /// Per item: its result, or `None` while its create is pending.
+    results: Vec<Option<ObjectResult>>,
+    pending: Vec<(usize, Box<object::PendingCreate>)>,
+    /// A failure that stops the job was met: no creates are sent.
+    halted: bool,
+    match_ms: u64,
+    prepare_ms: u64,
 }
 
 /// One page's writes: the job row as of that page, links, logs and memberships to mark.

@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use provisio_testkit::{ScimTarget, TargetConfig};
 
+/// mimalloc, as in the `provisio` binary: with the system allocator this process spent most of its
+/// time in malloc and free under a provisioning benchmark's load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: provisio-scim-target --port N [--token T] [--bulk] [--refuse-or]
 
 Serves an in-memory SCIM 2.0 target on http://127.0.0.1:N/scim/v2 (port 0: a free port).

@@ -456,11 +456,15 @@ impl ScimConnector {
         } else {
             resources
         };
-        let max_ops = caps.bulk_max_operations.map_or(bulk::MAX_OPERATIONS, |n| n as usize).min(bulk::MAX_OPERATIONS);
+        let concurrency = self.profile().max_concurrency.max(1) as usize;
+        // A page's creates go as a few requests in flight at once (up to 4, of at least 50 operations
+        // each) rather than one: the target can work on them in parallel, and the first answers are
+        // read while the others are still out.
+        let per_request = bodies.len().div_ceil(concurrency.min(4)).max(50);
+        let max_ops = caps.bulk_max_operations.map_or(bulk::MAX_OPERATIONS, |n| n as usize).min(bulk::MAX_OPERATIONS).min(per_request);
         let max_payload = caps.bulk_max_payload_size.unwrap_or(bulk::DEFAULT_MAX_PAYLOAD);
         let (requests, too_big) = bulk::plan(bodies, collection(object), max_ops, max_payload);
         let mut results: Vec<Option<ConnResult<TargetObject>>> = resources.iter().map(|_| None).collect();
-        let concurrency = self.profile().max_concurrency.max(1) as usize;
         let sends: Vec<_> = requests
             .into_iter()
             .map(|ops| async move {
