@@ -8,100 +8,11 @@ use chrono::{TimeZone, Utc};
 use provisio::store::log_stats::{self, CycleActivity};
 use provisio::store::{sync as st, Backend, Store};
 use provisio::sync::log::{LogAction, LogDetail, LogEntry, LogQuery, LogStatus, Step};
-use sqlx::{Connection, Row};
+use sqlx::Row;
 use std::collections::HashSet;
-use std::path::PathBuf;
 
-const DEFAULT_PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-enum Cleanup {
-    Sqlite(PathBuf),
-    Postgres { admin_url: String, db: String },
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        match self {
-            Cleanup::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut p = path.clone().into_os_string();
-                    p.push(suffix);
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-            Cleanup::Postgres { admin_url, db } => {
-                let (admin_url, db) = (admin_url.clone(), db.clone());
-                let dropper = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                    rt.block_on(async move {
-                        if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
-                            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut c).await;
-                            let _ = c.close().await;
-                        }
-                    })
-                });
-                let _ = dropper.join();
-            }
-        }
-    }
-}
-
-struct TestDb {
-    store: Store,
-    _cleanup: Cleanup,
-}
-
-impl TestDb {
-    async fn sqlite() -> TestDb {
-        let path = std::env::temp_dir().join(format!("provisio-logs-{}.db", uuid::Uuid::new_v4().simple()));
-        let cleanup = Cleanup::Sqlite(path.clone());
-        let store = Store::open(&format!("sqlite://{}", path.display())).await.expect("open SQLite store");
-        TestDb { store, _cleanup: cleanup }
-    }
-
-    async fn postgres(test: &str) -> Option<TestDb> {
-        if std::env::var("PROVISIO_TEST_SKIP_PG").is_ok_and(|v| v == "1") {
-            println!("{test}: skipped (PROVISIO_TEST_SKIP_PG=1)");
-            return None;
-        }
-        let admin_url = std::env::var("PROVISIO_TEST_PG_ADMIN_URL").unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string());
-        let db = format!("provisio_t_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {admin_url} ({e}); set PROVISIO_TEST_PG_ADMIN_URL, or PROVISIO_TEST_SKIP_PG=1"));
-        sqlx::raw_sql(&format!("CREATE DATABASE \"{db}\"")).execute(&mut admin).await.expect("CREATE DATABASE");
-        let _ = admin.close().await;
-        let cleanup = Cleanup::Postgres { admin_url: admin_url.clone(), db: db.clone() };
-        let base = admin_url.split('?').next().unwrap_or(&admin_url);
-        let url = match base.rfind('/') {
-            Some(i) if i > base.find("://").map(|j| j + 2).unwrap_or(0) => format!("{}/{db}", &base[..i]),
-            _ => format!("{base}/{db}"),
-        };
-        let store = Store::open(&url).await.expect("open Postgres store");
-        assert_eq!(store.backend(), Backend::Postgres);
-        Some(TestDb { store, _cleanup: cleanup })
-    }
-}
-
-macro_rules! dual_backend {
-    ($($body:ident => $sqlite:ident, $postgres:ident;)*) => {
-        $(
-            #[tokio::test]
-            async fn $sqlite() {
-                let db = TestDb::sqlite().await;
-                $body(&db.store).await;
-                db.store.close().await;
-            }
-
-            #[tokio::test]
-            async fn $postgres() {
-                let Some(db) = TestDb::postgres(stringify!($postgres)).await else { return };
-                $body(&db.store).await;
-                db.store.close().await;
-            }
-        )*
-    };
-}
+mod common;
+use common::TestDb;
 
 dual_backend! {
     cycle_activity_counts_the_last_cycles => cycle_activity_counts_the_last_cycles_sqlite, cycle_activity_counts_the_last_cycles_postgres;
