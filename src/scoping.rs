@@ -311,6 +311,8 @@ fn check_filter(filter: &ScopingFilter, schema: &SourceSchema, errors: &mut Vec<
                 if op.is_comparison() && parse_integer(v).is_none() {
                     err(n, "value", format!("{op} compares integers, and '{v}' is not an integer"));
                 }
+                // (The browser's check-only build has no regex engine: the server checks the pattern.)
+                #[cfg(feature = "eval")]
                 if op.is_regex() {
                     if let Err(e) = fancy_regex::Regex::new(v) {
                         err(n, "value", format!("'{v}' is not a valid regular expression: {e}"));
@@ -339,11 +341,35 @@ fn parse_integer(s: &str) -> Option<i64> {
     s.trim().parse().ok()
 }
 
+/// The regular expression of a REGEX MATCH clause.
+#[cfg(feature = "eval")]
+type ClauseRegex = fancy_regex::Regex;
+/// Builds without the `eval` feature (the browser's check-only build) evaluate no regular expression.
+#[cfg(not(feature = "eval"))]
+type ClauseRegex = NoRegex;
+
+/// Stands for a regular expression where there is no regex engine: it never compiles, so a REGEX
+/// MATCH clause says "the regular expression is not valid" instead of guessing.
+#[cfg(not(feature = "eval"))]
+#[derive(Clone, Debug)]
+struct NoRegex;
+
+#[cfg(not(feature = "eval"))]
+impl NoRegex {
+    fn new(_: &str) -> Result<NoRegex, &'static str> {
+        Err("regular expressions are evaluated by the server")
+    }
+
+    fn is_match(&self, _: &str) -> Result<bool, &'static str> {
+        Ok(false)
+    }
+}
+
 /// A clause ready to evaluate: its regular expression compiled or its integer parsed.
 #[derive(Clone, Debug)]
 struct CompiledClause {
     clause: ScopingClause,
-    regex: Option<fancy_regex::Regex>,
+    regex: Option<ClauseRegex>,
     number: Option<i64>,
 }
 
@@ -416,7 +442,7 @@ impl CompiledScope {
                         let value = c.value_text();
                         CompiledClause {
                             clause: c.clone(),
-                            regex: value.filter(|_| c.operator.is_regex()).and_then(|v| fancy_regex::Regex::new(v).ok()),
+                            regex: value.filter(|_| c.operator.is_regex()).and_then(|v| ClauseRegex::new(v).ok()),
                             number: value.filter(|_| c.operator.is_comparison()).and_then(parse_integer),
                         }
                     })

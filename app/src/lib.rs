@@ -45,7 +45,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
+                <script src="/nav.js" defer></script>
                 <MetaTags />
             </head>
             <body>
@@ -99,14 +100,38 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The browser entry point: hydrates the server-rendered page.
+/// The browser entry point. The page is server HTML; only its islands (`#[island]` components) are
+/// hydrated, by Leptos's island loader right after this returns.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // Says that the page is interactive: the end-to-end tests wait for it before typing.
-    if let Some(root) = leptos::prelude::document().document_element() {
-        let _ = root.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
+    // A server function called from an island may answer with a redirect (saving an attribute
+    // mapping goes back to its mapping): follow it the way links are followed (`public/nav.js`).
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|path: &str| {
+        use leptos::wasm_bindgen::{JsCast, JsValue};
+        let window = leptos::prelude::window();
+        let nav = leptos::web_sys::js_sys::Reflect::get(&window, &JsValue::from_str("provisioNavigate"))
+            .ok()
+            .and_then(|f| f.dyn_into::<leptos::web_sys::js_sys::Function>().ok());
+        match nav {
+            Some(f) => {
+                let _ = f.call1(&JsValue::NULL, &JsValue::from_str(path));
+            }
+            None => {
+                let _ = window.location().set_href(path);
+            }
+        }
+    });
+    // Says that the page is interactive: the end-to-end tests wait for it before typing. The loader
+    // hydrates the islands in microtasks after this returns, so a task queued now runs after them.
+    set_timeout(
+        || {
+            if let Some(root) = leptos::prelude::document().document_element() {
+                let _ = root.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

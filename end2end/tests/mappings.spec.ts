@@ -101,7 +101,7 @@ test('scoping filter, expression mapping, restore defaults', async ({ page }) =>
   await expression.fill('Join(" ", [givenName], [surname])');
   await expect(page.getByTestId('expr-valid')).toBeVisible();
   await page.getByTestId('save-attribute').click();
-  await expect(page).toHaveURL(/\/mappings\/user\?saved=1$/);
+  await expect(page).toHaveURL(/\/mappings\/user\?saved=attribute$/);
   await expect(page.getByTestId('mapping-displayName')).toContainText('Join(" ", [givenName], [surname])');
   await expect(page.getByTestId('mapping-displayName')).toContainText('Expression');
 

@@ -3,6 +3,10 @@
 //! [`app`] builds the whole axum router from an [`AppState`]; `main.rs` only parses the command line.
 //! Integration tests drive the router directly (see `tests/`).
 
+// The portal's view types (islands nest whole blades) are deep; without type erasure (tests) the
+// server needs more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod cli;
 pub mod config;

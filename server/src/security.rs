@@ -86,6 +86,7 @@ fn is_public(path: &str) -> bool {
         || path == "/favicon.svg"
         || path == "/favicon.ico"
         || path == "/logo.svg"
+        || path == "/nav.js"
         || path == "/healthz"
         || path.ends_with(".css")
         || path.ends_with(".csv")

@@ -94,12 +94,18 @@ pub async fn list_assignments(id: String, after: Option<String>, search: Option<
     provisio::service::apps::list_assignments(&store, &actor, &id, Some(25), after.as_deref(), search.as_deref()).await.map_err(ssr::err)
 }
 
-/// Assigns a user (by user principal name or id) or a group (by exact name or id) to an app.
+/// Assigns a user (by user principal name or id) or a group (by exact name or id) to an app, then
+/// goes back to the app's Users and groups blade, which says whom it assigned.
 #[server]
 pub async fn assign_principal(id: String, principal: String) -> Result<Assignment, ServerFnError> {
     let (store, actor) = ssr::ctx().await?;
     let principal_id = super::provisioning::resolve_object(&store, &actor, "principal", &principal).await.map_err(ssr::err)?;
-    provisio::service::apps::assign(&store, &actor, &id, &principal_id).await.map_err(ssr::err)
+    let a = provisio::service::apps::assign(&store, &actor, &id, &principal_id).await.map_err(ssr::err)?;
+    leptos_axum::redirect(&format!(
+        "/apps/{id}/users?assigned={}",
+        crate::components::encode(&format!("{} ({})", a.display_name, a.principal_type))
+    ));
+    Ok(a)
 }
 
 /// Removes a user or group from an app.

@@ -139,7 +139,9 @@ pub async fn save_enabled(id: String, user_enabled: Option<String>, group_enable
     let mut m = provisio::service::apps::get_mappings(&store, &actor, &id).await.map_err(ssr::err)?;
     m.user.enabled = user_enabled.is_some();
     m.group.enabled = group_enabled.is_some();
-    save(&store, &actor, &id, m, |_| None).await
+    save(&store, &actor, &id, m, |_| None).await?;
+    leptos_axum::redirect(&format!("/apps/{id}/provisioning/mappings?saved=enabled"));
+    Ok(())
 }
 
 /// Replaces both object mappings, their scoping filters and both attribute lists with the app's
@@ -171,7 +173,9 @@ pub async fn save_actions(
     let mut m = provisio::service::apps::get_mappings(&store, &actor, &id).await.map_err(ssr::err)?;
     parts(&mut m, o).0.actions =
         provisio::mapping::TargetActions { create: create.is_some(), update: update.is_some(), delete: delete.is_some() };
-    save(&store, &actor, &id, m, |_| None).await
+    save(&store, &actor, &id, m, |_| None).await?;
+    leptos_axum::redirect(&format!("/apps/{id}/provisioning/mappings/{object}?saved=actions"));
+    Ok(())
 }
 
 /// Deletes the attribute mapping of target attribute `target`; a required one is refused.
@@ -318,7 +322,7 @@ pub async fn save_attribute_mapping(
     let label = if target.is_empty() { format!("attribute mapping {}", index + 1) } else { target };
     let prefix = key(o);
     save(&store, &actor, &id, m, |f| attribute_form_field(prefix, &label, &mapping_type, f)).await?;
-    leptos_axum::redirect(&format!("/apps/{id}/provisioning/mappings/{object}?saved=1"));
+    leptos_axum::redirect(&format!("/apps/{id}/provisioning/mappings/{object}?saved=attribute"));
     Ok(())
 }
 
@@ -409,7 +413,9 @@ pub async fn save_scope(id: String, object: String, #[server(default)] filters: 
     let mut m = provisio::service::apps::get_mappings(&store, &actor, &id).await.map_err(ssr::err)?;
     parts(&mut m, o).0.scope = scope.clone();
     let prefix = key(o);
-    save(&store, &actor, &id, m, |f| scope_form_field(prefix, &scope, &positions, f)).await
+    save(&store, &actor, &id, m, |f| scope_form_field(prefix, &scope, &positions, f)).await?;
+    leptos_axum::redirect(&format!("/apps/{id}/provisioning/mappings/{object}?saved=scope"));
+    Ok(())
 }
 
 /// Adds an attribute to the target's attribute list ("Edit attribute list"). Errors name the form's
@@ -475,7 +481,9 @@ pub async fn add_target_attribute(
             .to_string()
         })
     })
-    .await
+    .await?;
+    leptos_axum::redirect(&format!("/apps/{id}/provisioning/mappings/{object}/schema?saved=attribute-added"));
+    Ok(())
 }
 
 /// Marks an attribute of the target's list required or not. A required attribute must be mapped.

@@ -61,7 +61,7 @@ pub fn AuditPage() -> impl IntoView {
                 placeholder="Actor (exact)"
                 aria-label="Actor"
                 data-testid="audit-actor"
-                value=move || param("actor") prop:value=move || param("actor")
+                value=move || param("actor")
             />
             <input
                 type="text"
@@ -69,7 +69,7 @@ pub fn AuditPage() -> impl IntoView {
                 placeholder="Action prefix, e.g. user. or group.member"
                 aria-label="Action prefix"
                 data-testid="audit-action"
-                value=move || param("action") prop:value=move || param("action")
+                value=move || param("action")
             />
             <input
                 type="text"
@@ -77,7 +77,7 @@ pub fn AuditPage() -> impl IntoView {
                 placeholder="Target id"
                 aria-label="Target id"
                 data-testid="audit-target"
-                value=move || param("target_id") prop:value=move || param("target_id")
+                value=move || param("target_id")
             />
             <button type="submit" data-testid="audit-search">
                 "Filter"
@@ -162,6 +162,47 @@ fn AuditTable(page: Page<AuditEntry>) -> impl IntoView {
     }
 }
 
+/// "New API token" (an island): the token is created in place and shown once, right here; it is in
+/// the list above from the next visit of the page on.
+#[island]
+fn NewToken() -> impl IntoView {
+    let create_token = ServerAction::<CreateToken>::new();
+    let new_token = move || {
+        create_token.value().get().and_then(|r| r.ok()).map(|token| {
+            view! {
+                <div class="notice token-box" role="status">
+                    <p>
+                        <strong>"New API token:"</strong>
+                    </p>
+                    <code data-testid="new-token">{token}</code>
+                    <p class="muted">"Copy it now, it is not shown again. " <a href="/admins">"Show it in the list"</a></p>
+                </div>
+            }
+        })
+    };
+    view! {
+        <ActionError action=create_token />
+        {new_token}
+        <h3>"New API token"</h3>
+        // (noscript content is set as HTML: with JavaScript it is plain text, which hydration must not walk)
+        <noscript inner_html=NO_JS_TOKEN_NOTE />
+        <ActionForm action=create_token attr:class="form-grid" attr:data-testid="create-token-form">
+            <label>
+                "Name"
+                <input type="text" name="name" required placeholder="e.g. HR sync" data-testid="new-token-name" />
+            </label>
+            <label>
+                "Role" <select name="role" data-testid="new-token-role">{role_options(Role::Reader)}</select>
+            </label>
+            <div class="form-actions">
+                <button type="submit" class="primary" data-testid="create-token">
+                    "Create token"
+                </button>
+            </div>
+        </ActionForm>
+    }
+}
+
 /// Admin accounts and API tokens: list, change, create, delete, revoke.
 #[component]
 pub fn AdminsPage() -> impl IntoView {
@@ -169,7 +210,6 @@ pub fn AdminsPage() -> impl IntoView {
     let create_admin = ServerAction::<CreateAdmin>::new();
     let update_admin = ServerAction::<UpdateAdmin>::new();
     let delete_admin = ServerAction::<DeleteAdmin>::new();
-    let create_token = ServerAction::<CreateToken>::new();
     let revoke_token = ServerAction::<RevokeToken>::new();
     // The actions' versions refetch the lists when an action returns to the URL already shown.
     let data = Resource::new(
@@ -179,7 +219,6 @@ pub fn AdminsPage() -> impl IntoView {
                 create_admin.version().get(),
                 update_admin.version().get(),
                 delete_admin.version().get(),
-                create_token.version().get(),
                 revoke_token.version().get(),
             )
         },
@@ -192,19 +231,6 @@ pub fn AdminsPage() -> impl IntoView {
             .find(|(k, _)| q.get(k).is_some())
             .map(|(_, m)| m)
     };
-    let new_token = move || {
-        create_token.value().get().and_then(|r| r.ok()).map(|token| {
-            view! {
-                <div class="notice token-box" role="status">
-                    <p>
-                        <strong>"New API token:"</strong>
-                    </p>
-                    <code data-testid="new-token">{token}</code>
-                    <p class="muted">"Copy it now, it is not shown again."</p>
-                </div>
-            }
-        })
-    };
     view! {
         <div class="page-head">
             <h1>"Admins & tokens"</h1>
@@ -213,7 +239,6 @@ pub fn AdminsPage() -> impl IntoView {
         <ActionError action=create_admin />
         <ActionError action=update_admin />
         <ActionError action=delete_admin />
-        <ActionError action=create_token />
         <ActionError action=revoke_token />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -256,24 +281,7 @@ pub fn AdminsPage() -> impl IntoView {
                                 ". A token acts with its role; revoke it when it is no longer needed."
                             </p>
                             <TokenTable tokens revoke=revoke_token />
-                            {new_token}
-                            <h3>"New API token"</h3>
-                            // (noscript content is set as HTML: with JavaScript it is plain text, which hydration must not walk)
-                            <noscript inner_html=NO_JS_TOKEN_NOTE />
-                            <ActionForm action=create_token attr:class="form-grid" attr:data-testid="create-token-form">
-                                <label>
-                                    "Name"
-                                    <input type="text" name="name" required placeholder="e.g. HR sync" data-testid="new-token-name" />
-                                </label>
-                                <label>
-                                    "Role" <select name="role" data-testid="new-token-role">{role_options(Role::Reader)}</select>
-                                </label>
-                                <div class="form-actions">
-                                    <button type="submit" class="primary" data-testid="create-token">
-                                        "Create token"
-                                    </button>
-                                </div>
-                            </ActionForm>
+                            <NewToken />
                         </section>
                     }
                     .into_any(),

@@ -62,7 +62,7 @@ pub fn AppsPage() -> impl IntoView {
                 placeholder="Search by name"
                 aria-label="Search applications"
                 data-testid="app-search"
-                value=move || param("search") prop:value=move || param("search")
+                value=move || param("search")
             />
             <button type="submit">"Search"</button>
         </Form>
@@ -180,7 +180,7 @@ pub fn NewAppPage() -> impl IntoView {
                 placeholder="Search the gallery"
                 aria-label="Search the gallery"
                 data-testid="gallery-search"
-                value=move || param("search") prop:value=move || param("search")
+                value=move || param("search")
             />
             <button type="submit">"Search"</button>
         </Form>
@@ -516,13 +516,14 @@ pub fn AppUsersPage() -> impl IntoView {
         |(id, after, search, _, _)| list_assignments(id, after, search),
     );
     let search = move || q.read().get("search").unwrap_or_default();
-    let added = move || match assign.value().get() {
-        Some(Ok(a)) => Some(view! {
-            <div class="notice" role="status" data-testid="flash">
-                {format!("Assigned {} ({}).", a.display_name, a.principal_type)}
-            </div>
-        }),
-        _ => None,
+    let added = move || {
+        q.read().get("assigned").map(|who| {
+            view! {
+                <div class="notice" role="status" data-testid="flash">
+                    {format!("Assigned {who}.")}
+                </div>
+            }
+        })
     };
     view! {
         <h2>"Users and groups"</h2>
@@ -555,7 +556,7 @@ pub fn AppUsersPage() -> impl IntoView {
                 placeholder="Search assigned users and groups"
                 aria-label="Search assigned users and groups"
                 data-testid="assignment-search"
-                value=search prop:value=search
+                value=search
             />
             <button type="submit">"Search"</button>
         </Form>

@@ -7,7 +7,6 @@
 use crate::api::{error_text, evaluate_expression, ExpressionProblem, ExpressionResult};
 use crate::components::{ErrorBox, UserSuggestions};
 use leptos::prelude::*;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use provisio::expr::{compile, functions, ExprError, Type};
 use provisio::source::{user_schema, USER_ATTRIBUTES};
@@ -64,7 +63,6 @@ pub fn ExpressionsPage() -> impl IntoView {
     let q = use_query_map();
     let initial = q.read_untracked().get("expression").unwrap_or_default();
     let initial_user = q.read_untracked().get("user").unwrap_or_default();
-    let text = RwSignal::new(initial.clone());
     let result = Resource::new(
         move || (q.read().get("expression"), q.read().get("user")),
         |(expression, user)| async move {
@@ -74,28 +72,6 @@ pub fn ExpressionsPage() -> impl IntoView {
             }
         },
     );
-
-    // The live check runs in the browser only: `live` turns on once the page is hydrated (effects do
-    // not run on the server), so the server's HTML and the hydrated page agree, and a page without
-    // JavaScript never shows a check that would not follow the typing.
-    let live = RwSignal::new(false);
-    let area = NodeRef::<leptos::html::Textarea>::new();
-    let from_query = Memo::new(move |_| q.read().get("expression").unwrap_or_default());
-    Effect::new(move |prev: Option<()>| {
-        let shown = from_query.get();
-        if let Some(el) = area.get() {
-            // Back/forward to another evaluation shows its expression; on the first run, what is in
-            // the box (typed before the page hydrated, too) is what gets checked.
-            if prev.is_some() && el.value() != shown {
-                el.set_value(&shown);
-            }
-            text.set(el.value());
-        }
-        live.set(true);
-    });
-    let check: Memo<Option<Result<Type, ExprError>>> =
-        Memo::new(move |_| text.with(|t| (!t.trim().is_empty()).then(|| compile(t, &user_schema()).map(|e| e.returns()))));
-
     view! {
         <div class="page-head">
             <h1>"Expression builder"</h1>
@@ -105,7 +81,43 @@ pub fn ExpressionsPage() -> impl IntoView {
             <code>"Join(\".\", ToLower([givenName]), ToLower([surname]))"</code>
             "), check it, and see what it gives for a user."
         </p>
-        <Form method="GET" action="" attr:class="expr-form" attr:data-testid="expr-form">
+        <ExpressionForm initial initial_user />
+        <Transition fallback=|| view! { <p class="muted">"Evaluating…"</p> }>
+            {move || Suspend::new(async move {
+                match result.await {
+                    Ok(Some(r)) => {
+                        let expression = q.read_untracked().get("expression").unwrap_or_default();
+                        view! { <ResultPanel result=r expression /> }.into_any()
+                    }
+                    Ok(None) => ().into_any(),
+                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Reference />
+    }
+}
+
+/// The expression and user fields, checked as the admin types (an island: the engine's checker runs
+/// in the browser). The form is a plain GET, so the server evaluates what is submitted.
+#[island]
+fn ExpressionForm(initial: String, initial_user: String) -> impl IntoView {
+    let text = RwSignal::new(initial.clone());
+    // The live check runs in the browser only: `live` turns on once the island is hydrated (effects
+    // do not run on the server), so a page without JavaScript never shows a check that would not
+    // follow the typing. What was typed before hydration is what gets checked first.
+    let live = RwSignal::new(false);
+    let area = NodeRef::<leptos::html::Textarea>::new();
+    Effect::new(move |_| {
+        if let Some(el) = area.get() {
+            text.set(el.value());
+        }
+        live.set(true);
+    });
+    let check: Memo<Option<Result<Type, ExprError>>> =
+        Memo::new(move |_| text.with(|t| (!t.trim().is_empty()).then(|| compile(t, &user_schema()).map(|e| e.returns()))));
+    view! {
+        <form method="get" action="/expressions" class="expr-form" data-testid="expr-form">
             <label for="expression">"Expression"</label>
             <textarea
                 id="expression"
@@ -128,20 +140,7 @@ pub fn ExpressionsPage() -> impl IntoView {
                     "Evaluate"
                 </button>
             </div>
-        </Form>
-        <Transition fallback=|| view! { <p class="muted">"Evaluating…"</p> }>
-            {move || Suspend::new(async move {
-                match result.await {
-                    Ok(Some(r)) => {
-                        let expression = q.read_untracked().get("expression").unwrap_or_default();
-                        view! { <ResultPanel result=r expression /> }.into_any()
-                    }
-                    Ok(None) => ().into_any(),
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                }
-            })}
-        </Transition>
-        <Reference />
+        </form>
     }
 }
 

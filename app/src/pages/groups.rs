@@ -32,7 +32,7 @@ pub fn GroupsPage() -> impl IntoView {
                 placeholder="Search by name"
                 aria-label="Search groups"
                 data-testid="group-search"
-                value=move || param("search") prop:value=move || param("search")
+                value=move || param("search")
             />
             <button type="submit">"Search"</button>
         </Form>

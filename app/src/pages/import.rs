@@ -30,28 +30,14 @@ fn users(n: usize) -> String {
 pub fn ImportPage() -> impl IntoView {
     let q = use_query_map();
     let job = move || q.read().get("job").filter(|j| !j.is_empty());
-    let run = ServerAction::<RunImport>::new();
     let me = use_context::<MeResource>();
-    let tick = RwSignal::new(0u64);
-    let detail = Resource::new(
-        move || (job(), run.version().get()),
-        |(job, _)| async move {
-            match job {
-                Some(j) => import_job(j).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
-    let progress = Resource::new(
-        move || (job(), run.version().get(), tick.get()),
-        |(job, _, _)| async move {
-            match job {
-                Some(j) => import_status(j).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
-    poll_while_running(progress, tick);
+    let writer = Resource::new(|| (), move |_| may_write(me));
+    let detail = Resource::new(job, |job| async move {
+        match job {
+            Some(j) => import_job(j).await.map(Some),
+            None => Ok(None),
+        }
+    });
 
     // An upload that failed comes back here with the error in the URL (plain form post).
     let upload_error = move || {
@@ -75,29 +61,16 @@ pub fn ImportPage() -> impl IntoView {
             "Create and update users from a CSV file. The file is checked first and nothing is written until you confirm; if any row has a problem, nothing is imported."
         </p>
         {move || upload_error().map(|m| view! { <ErrorBox message=m /> })}
-        <Show when=move || job().is_some()>
-            <ActionError action=run />
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match detail.await {
-                        Ok(Some(d)) => {
-                            let writer = may_write(me).await;
-                            view! { <Preview detail=d run writer /> }.into_any()
-                        }
-                        Ok(None) => ().into_any(),
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match progress.await {
-                        Ok(Some(p)) => view! { <Progress progress=p /> }.into_any(),
-                        _ => ().into_any(),
-                    }
-                })}
-            </Transition>
-        </Show>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let writer = writer.await;
+                match (job(), detail.await) {
+                    (Some(job), Ok(Some(detail))) => view! { <ImportJob job detail writer /> }.into_any(),
+                    (_, Err(e)) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                    _ => ().into_any(),
+                }
+            })}
+        </Transition>
         <IfWriter fallback=|| {
             view! {
                 <p class="notice" role="status">
@@ -130,17 +103,62 @@ pub fn ImportPage() -> impl IntoView {
     }
 }
 
-/// While the import runs, asks for its progress every [`POLL_MS`] (in the browser only; effects do
-/// not run on the server). Stops when it ends or the page is left.
-fn poll_while_running(progress: Resource<Result<Option<ImportProgress>, ServerFnError>>, tick: RwSignal<u64>) {
+/// An uploaded file's check and, once started, its import's progress (an island: the progress
+/// updates by itself while the import runs). Its data comes as props, so the server's HTML and the
+/// hydrated island agree; after that, the island asks for the progress itself.
+#[island]
+fn ImportJob(job: String, detail: ImportJobView, writer: bool) -> impl IntoView {
+    let run = ServerAction::<RunImport>::new();
+    let progress = RwSignal::new(detail.progress.clone());
+    let anchor = NodeRef::<leptos::html::Div>::new();
+    let fetch = {
+        let job = job.clone();
+        move || {
+            let job = job.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(p) = import_status(job).await {
+                    progress.try_set(p);
+                }
+            });
+        }
+    };
+    // After "Import": the progress at once, then every POLL_MS while the import runs.
+    let after_run = fetch.clone();
+    Effect::new(move |prev: Option<usize>| {
+        let v = run.version().get();
+        if prev.is_some_and(|p| p != v) {
+            after_run();
+        }
+        v
+    });
+    poll_while_running(progress, fetch, anchor);
+    view! {
+        <div node_ref=anchor>
+            <ActionError action=run />
+            <Preview detail run writer job progress />
+            {move || view! { <Progress progress=progress.get() /> }}
+        </div>
+    }
+}
+
+/// While the import runs, calls `fetch` every [`POLL_MS`] (in the browser only; effects do not run on
+/// the server). Stops when it ends or the island has left the page (the portal swaps pages in place).
+fn poll_while_running(progress: RwSignal<ImportProgress>, fetch: impl Fn() + Clone + 'static, anchor: NodeRef<leptos::html::Div>) {
     let handle = StoredValue::new(None::<IntervalHandle>);
     Effect::new(move |_| {
-        let running = progress.get().and_then(|r| r.ok()).flatten().is_some_and(|p| p.state == ImportState::Running);
+        let running = progress.with(|p| p.state == ImportState::Running);
         match (running, handle.get_value()) {
             (true, None) => {
+                let fetch = fetch.clone();
                 let h = set_interval_with_handle(
                     move || {
-                        tick.try_update(|t| *t += 1);
+                        if anchor.get_untracked().is_some_and(|el| !el.is_connected()) {
+                            if let Some(h) = handle.get_value() {
+                                h.clear();
+                            }
+                            return;
+                        }
+                        fetch();
                     },
                     std::time::Duration::from_millis(POLL_MS),
                 )
@@ -154,21 +172,20 @@ fn poll_while_running(progress: Resource<Result<Option<ImportProgress>, ServerFn
             _ => {}
         }
     });
-    on_cleanup(move || {
-        if let Some(h) = handle.try_get_value().flatten() {
-            h.clear();
-        }
-    });
 }
 
 /// What importing an uploaded file would do: counts, problems, the first rows, and the import button.
 #[component]
-fn Preview(detail: ImportJobView, run: ServerAction<RunImport>, writer: bool) -> impl IntoView {
-    let ImportJobView { file_name, total_rows, creates, updates, unchanged, errors, rows, progress } = detail;
+fn Preview(
+    detail: ImportJobView,
+    run: ServerAction<RunImport>,
+    writer: bool,
+    job: String,
+    progress: RwSignal<ImportProgress>,
+) -> impl IntoView {
+    let ImportJobView { file_name, total_rows, creates, updates, unchanged, errors, rows, .. } = detail;
     let has_errors = !errors.is_empty();
-    let ready = progress.state == ImportState::Ready;
-    let q = use_query_map();
-    let job = q.read_untracked().get("job").unwrap_or_default();
+    let ready = move || writer && progress.with(|p| p.state == ImportState::Ready);
     let error_rows = errors
         .into_iter()
         .map(|e| {
@@ -235,15 +252,19 @@ fn Preview(detail: ImportJobView, run: ServerAction<RunImport>, writer: bool) ->
                     </p>
                 }
                     .into_any()
-            } else if ready && writer {
+            } else if writer {
+                // Offered while the file waits to be imported (not once the import has started).
+                let job = StoredValue::new(job.clone());
                 view! {
-                    <ActionForm action=run attr:class="inline" attr:data-testid="run-import-form">
-                        <input type="hidden" name="job" value=job />
-                        <button type="submit" class="primary" data-testid="run-import">
-                            "Import "
-                            {users(total_rows)}
-                        </button>
-                    </ActionForm>
+                    <Show when=ready>
+                        <ActionForm action=run attr:class="inline" attr:data-testid="run-import-form">
+                            <input type="hidden" name="job" value=job.get_value() />
+                            <button type="submit" class="primary" data-testid="run-import">
+                                "Import "
+                                {users(total_rows)}
+                            </button>
+                        </ActionForm>
+                    </Show>
                 }
                     .into_any()
             } else {

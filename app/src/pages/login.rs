@@ -21,7 +21,7 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="muted">"Sign in to manage the directory and app provisioning."</p>
                 <ActionError action=login />
                 <ActionForm action=login>
-                    <input type="hidden" name="next" prop:value=next />
+                    <input type="hidden" name="next" value=next />
                     <label>
                         "User name" <input type="text" name="username" autocomplete="username" required autofocus />
                     </label>

@@ -9,7 +9,7 @@ use crate::components::{encode, fmt_time, ErrorBox};
 use crate::pages::LogEntryCard;
 use leptos::prelude::*;
 use leptos_router::components::Form;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 use leptos_router::params::ParamsMap;
 use provisio::sync::log::{LogAction, LogEntry, LogStatus};
 
@@ -156,7 +156,7 @@ fn LogsBlade(app: Signal<Option<String>>, all_apps: bool) -> impl IntoView {
                                     view! {
                                         <label>
                                             "App"
-                                            <select name="app" data-testid="filter-app" prop:value=move || param("app")>
+                                            <select name="app" data-testid="filter-app">
                                                 <option value="">"All apps"</option>
                                                 {options}
                                             </select>
@@ -168,7 +168,7 @@ fn LogsBlade(app: Signal<Option<String>>, all_apps: bool) -> impl IntoView {
                     })}
                 <label>
                     "Time range"
-                    <select name="range" data-testid="filter-range" prop:value=move || param("range")>
+                    <select name="range" data-testid="filter-range">
                         <option value="">"Any time"</option>
                         {RANGES
                             .iter()
@@ -184,15 +184,15 @@ fn LogsBlade(app: Signal<Option<String>>, all_apps: bool) -> impl IntoView {
                 </label>
                 <label>
                     "From (UTC)"
-                    <input type="datetime-local" name="from" data-testid="filter-from" value=move || param("from") prop:value=move || param("from") />
+                    <input type="datetime-local" name="from" data-testid="filter-from" value=move || param("from") />
                 </label>
                 <label>
                     "To (UTC)"
-                    <input type="datetime-local" name="to" data-testid="filter-to" value=move || param("to") prop:value=move || param("to") />
+                    <input type="datetime-local" name="to" data-testid="filter-to" value=move || param("to") />
                 </label>
                 <label>
                     "Status"
-                    <select name="status" data-testid="filter-status" prop:value=move || param("status")>
+                    <select name="status" data-testid="filter-status">
                         <option value="">"All"</option>
                         {[LogStatus::Success, LogStatus::Failure, LogStatus::Skipped, LogStatus::Warning]
                             .into_iter()
@@ -208,7 +208,7 @@ fn LogsBlade(app: Signal<Option<String>>, all_apps: bool) -> impl IntoView {
                 </label>
                 <label>
                     "Action"
-                    <select name="action" data-testid="filter-action" prop:value=move || param("action")>
+                    <select name="action" data-testid="filter-action">
                         <option value="">"All"</option>
                         {[
                             LogAction::Create,
@@ -237,11 +237,11 @@ fn LogsBlade(app: Signal<Option<String>>, all_apps: bool) -> impl IntoView {
                         name="identity"
                         placeholder="Name prefix or object id"
                         data-testid="filter-identity"
-                        value=move || param("identity") prop:value=move || param("identity")
+                        value=move || param("identity")
                     />
                 </label>
                 <Show when=move || !param("cycle").is_empty()>
-                    <input type="hidden" name="cycle" value=move || param("cycle") prop:value=move || param("cycle") />
+                    <input type="hidden" name="cycle" value=move || param("cycle") />
                 </Show>
                 <div class="filter-buttons">
                     <button type="submit" class="primary" data-testid="filter-apply">
@@ -429,26 +429,6 @@ fn Drawer(entry: LogEntry, path: String) -> impl IntoView {
         let path = path.clone();
         move || href(&path, &q.get(), &[("entry", None)], true)
     };
-    let heading = NodeRef::<leptos::html::H2>::new();
-    Effect::new(move |_| {
-        if let Some(h) = heading.get() {
-            let _ = h.focus();
-        }
-    });
-    let navigate = use_navigate();
-    let close_now = {
-        let path = path.clone();
-        move || href(&path, &q.get_untracked(), &[("entry", None)], true)
-    };
-    Effect::new(move |_| {
-        let (navigate, close_now) = (navigate.clone(), close_now.clone());
-        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-            if ev.key() == "Escape" {
-                navigate(&close_now(), Default::default());
-            }
-        });
-        on_cleanup(move || handle.remove());
-    });
     let ids = view! {
         <dl class="props">
             <dt>"Entry"</dt>
@@ -465,7 +445,8 @@ fn Drawer(entry: LogEntry, path: String) -> impl IntoView {
     view! {
         <aside class="drawer" role="dialog" aria-modal="false" aria-labelledby="log-drawer-title" data-testid="log-drawer">
             <div class="drawer-head">
-                <h2 id="log-drawer-title" tabindex="-1" node_ref=heading>
+                <DrawerKeys />
+                <h2 id="log-drawer-title" tabindex="-1">
                     {entry.display_name.clone()}
                 </h2>
                 <a class="button" href=close aria-label="Close the entry (Escape)" data-testid="drawer-close">
@@ -482,6 +463,29 @@ fn Drawer(entry: LogEntry, path: String) -> impl IntoView {
             </details>
         </aside>
     }
+}
+
+/// The drawer's keyboard (an island): moves the focus to the drawer's title when it opens, and
+/// Escape follows its close link.
+#[island]
+fn DrawerKeys() -> impl IntoView {
+    Effect::new(move |_| {
+        use leptos::wasm_bindgen::JsCast;
+        let doc = document();
+        if let Some(h) = doc.get_element_by_id("log-drawer-title").and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+            let _ = h.focus();
+        }
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.key() != "Escape" {
+                return;
+            }
+            let close = document().query_selector("[data-testid=drawer-close]").ok().flatten();
+            if let Some(a) = close.and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok()).filter(|a| a.is_connected()) {
+                a.click();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
 }
 
 /// Legend entries: CSS class and label, bottom to top of each bar.

@@ -40,6 +40,14 @@ fn object_type(object: &str) -> Option<ObjectType> {
     }
 }
 
+/// The `:object` route parameter of an object type (`user` or `group`).
+fn object_key(o: ObjectType) -> &'static str {
+    match o {
+        ObjectType::User => "user",
+        ObjectType::Group => "group",
+    }
+}
+
 /// The mapping and attribute list of an object type.
 fn parts(v: &MappingsView, o: ObjectType) -> (&ObjectMapping, &TargetSchema) {
     match o {
@@ -74,21 +82,6 @@ where
         Some(Err(e)) => field_errors(&e),
         _ => Vec::new(),
     })
-}
-
-/// Counts an action's successful submissions (in the browser), so data can be fetched again after a
-/// save without throwing away what a failed save left in the form.
-fn successes<I>(action: ServerAction<I>) -> ReadSignal<u32>
-where
-    I: ServerFn<Output = (), Error = ServerFnError> + Clone + Send + Sync + 'static,
-{
-    let (n, set_n) = signal(0u32);
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(()))) {
-            set_n.update(|n| *n += 1);
-        }
-    });
-    n
 }
 
 /// True once the page is hydrated: what only works with JavaScript is shown from then on, so the
@@ -155,13 +148,11 @@ where
     }
 }
 
-/// "Saved." after a successful submission.
-fn saved_note<I>(action: ServerAction<I>, testid: &'static str) -> impl IntoView
-where
-    I: ServerFn<Output = (), Error = ServerFnError> + Clone + Send + Sync + 'static,
-{
+/// "Saved." once a form's save came back to the page with `?saved=<what>`.
+fn saved_note(what: &'static str, testid: &'static str) -> impl IntoView {
+    let q = use_query_map();
     move || {
-        matches!(action.value().get(), Some(Ok(())))
+        (q.read().get("saved").as_deref() == Some(what))
             .then(|| view! { <span class="ok-text" role="status" data-testid=testid>"Saved."</span> })
     }
 }
@@ -198,8 +189,7 @@ pub fn MappingsPage() -> impl IntoView {
     let id = param("id");
     let enabled = ServerAction::<SaveEnabled>::new();
     let restore = ServerAction::<RestoreDefaultMappings>::new();
-    let (saved, restored) = (successes(enabled), successes(restore));
-    let data = Resource::new(move || (id(), saved.get(), restored.get()), |(id, _, _)| get_app_mappings(id));
+    let data = Resource::new(id, get_app_mappings);
     let q = use_query_map();
     view! {
         <h2>"Mappings"</h2>
@@ -281,7 +271,7 @@ fn MappingList(
                     "Save"
                 </button>
                 " "
-                {saved_note(enabled, "enabled-saved")}
+                {saved_note("enabled", "enabled-saved")}
             </div>
             <Problems action=enabled inline=|_| false />
         </ActionForm>
@@ -316,10 +306,8 @@ fn MappingList(
 pub fn MappingEditorPage() -> impl IntoView {
     let (id, object) = (param("id"), param("object"));
     let actions = ServerAction::<SaveActions>::new();
-    let scope = ServerAction::<SaveScope>::new();
     let delete = ServerAction::<DeleteAttributeMapping>::new();
-    let (a, s, d) = (successes(actions), successes(scope), successes(delete));
-    let data = Resource::new(move || (id(), a.get(), s.get(), d.get()), |(id, ..)| get_app_mappings(id));
+    let data = Resource::new(id, get_app_mappings);
     let q = use_query_map();
     view! {
         {move || match object_type(&object()) {
@@ -327,12 +315,12 @@ pub fn MappingEditorPage() -> impl IntoView {
             Some(o) => {
                 with_mappings(
                         data,
-                        move |v| view! { <Editor id=id() key=if o == ObjectType::User { "user" } else { "group" } object=o view=v actions scope delete /> },
+                        move |v| view! { <Editor id=id() key=object_key(o) object=o view=v actions delete /> },
                     )
                     .into_any()
             }
         }}
-        <Show when=move || q.read().get("saved").is_some()>
+        <Show when=move || q.read().get("saved").as_deref() == Some("attribute")>
             <p class="notice" role="status" data-testid="attribute-saved">
                 "The attribute mapping was saved."
             </p>
@@ -347,7 +335,6 @@ fn Editor(
     object: ObjectType,
     view: MappingsView,
     actions: ServerAction<SaveActions>,
-    scope: ServerAction<SaveScope>,
     delete: ServerAction<DeleteAttributeMapping>,
 ) -> impl IntoView {
     let (m, schema) = parts(&view, object);
@@ -355,6 +342,7 @@ fn Editor(
     let base = format!("/apps/{id}/provisioning/mappings");
     let here = format!("{base}/{key}");
     let act = m.actions;
+    let scope_saved = use_query_map().read_untracked().get("saved").as_deref() == Some("scope");
     let actions_id = id.clone();
     let rows = m
         .attributes
@@ -402,11 +390,11 @@ fn Editor(
                     "Save actions"
                 </button>
                 " "
-                {saved_note(actions, "actions-saved")}
+                {saved_note("actions", "actions-saved")}
             </ActionForm>
             <Problems action=actions inline=|_| false />
         </section>
-        <ScopeEditor id=id.clone() key object filters=m.scope.clone() save=scope />
+        <ScopeEditor id=id.clone() object filters=m.scope.clone() just_saved=scope_saved />
         <section class="panel">
             <h3>"Attribute Mappings"</h3>
             <p class="muted">
@@ -536,15 +524,11 @@ fn AttributeRow(
 /// The scoping filter editor: each saved filter with its clauses and one empty clause row, then one
 /// empty filter; with JavaScript, "Add clause" and "Add scoping filter" add more empty rows. Empty
 /// rows are left out when saving, and ticked "Remove" boxes remove their row, so the form works
-/// without JavaScript too.
-#[component]
-fn ScopeEditor(
-    id: String,
-    key: &'static str,
-    object: ObjectType,
-    filters: Vec<ScopingFilter>,
-    save: ServerAction<SaveScope>,
-) -> impl IntoView {
+/// without JavaScript too. An island: it saves in place and keeps what was typed when a save fails.
+#[island]
+fn ScopeEditor(id: String, object: ObjectType, filters: Vec<ScopingFilter>, just_saved: bool) -> impl IntoView {
+    let save = ServerAction::<SaveScope>::new();
+    let key = object_key(object);
     let errors = field_errors_of(save);
     let live = hydrated();
     let count = RwSignal::new(filters.len() + 1);
@@ -574,7 +558,10 @@ fn ScopeEditor(
                         "Save scope"
                     </button>
                     " "
-                    {saved_note(save, "scope-saved")}
+                    {move || {
+                        (just_saved || matches!(save.value().get(), Some(Ok(()))))
+                            .then(|| view! { <span class="ok-text" role="status" data-testid="scope-saved">"Saved."</span> })
+                    }}
                 </div>
             </ActionForm>
         </section>
@@ -739,7 +726,6 @@ fn attribute_form_field(f: &str) -> bool {
 pub fn AttributeEditorPage() -> impl IntoView {
     let (id, object) = (param("id"), param("object"));
     let q = use_query_map();
-    let save = ServerAction::<SaveAttributeMapping>::new();
     let data = Resource::new(id, get_app_mappings);
     view! {
         {move || match object_type(&object()) {
@@ -749,7 +735,7 @@ pub fn AttributeEditorPage() -> impl IntoView {
                         data,
                         move |v| {
                             let target = q.read_untracked().get("target").unwrap_or_default();
-                            view! { <AttributeForm id=id() key=if o == ObjectType::User { "user" } else { "group" } object=o view=v target save /> }
+                            view! { <AttributeForm id=id() object=o view=v target /> }
                         },
                     )
                     .into_any()
@@ -758,15 +744,11 @@ pub fn AttributeEditorPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn AttributeForm(
-    id: String,
-    key: &'static str,
-    object: ObjectType,
-    view: MappingsView,
-    target: String,
-    save: ServerAction<SaveAttributeMapping>,
-) -> impl IntoView {
+/// The form itself: an island, for the mapping type's fields and the expression checked as it is typed.
+#[island]
+fn AttributeForm(id: String, object: ObjectType, view: MappingsView, target: String) -> impl IntoView {
+    let save = ServerAction::<SaveAttributeMapping>::new();
+    let key = object_key(object);
     let (m, schema) = parts(&view, object);
     let base = format!("/apps/{id}/provisioning/mappings/{key}");
     let existing = (!target.is_empty()).then(|| m.attributes.iter().find(|a| a.target.eq_ignore_ascii_case(&target)).cloned());
@@ -972,15 +954,14 @@ pub fn TargetSchemaPage() -> impl IntoView {
     let add = ServerAction::<AddTargetAttribute>::new();
     let remove = ServerAction::<DeleteTargetAttribute>::new();
     let required = ServerAction::<SetTargetRequired>::new();
-    let (a, r, q) = (successes(add), successes(remove), successes(required));
-    let data = Resource::new(move || (id(), a.get(), r.get(), q.get()), |(id, ..)| get_app_mappings(id));
+    let data = Resource::new(id, get_app_mappings);
     view! {
         {move || match object_type(&object()) {
             None => view! { <ErrorBox message="There is no such mapping: choose user or group." /> }.into_any(),
             Some(o) => {
                 with_mappings(
                         data,
-                        move |v| view! { <SchemaEditor id=id() key=if o == ObjectType::User { "user" } else { "group" } object=o view=v add remove required /> },
+                        move |v| view! { <SchemaEditor id=id() key=object_key(o) object=o view=v add remove required /> },
                     )
                     .into_any()
             }
@@ -1141,7 +1122,7 @@ fn SchemaEditor(
                         "Add attribute"
                     </button>
                     " "
-                    {saved_note(add, "attribute-added")}
+                    {saved_note("attribute-added", "attribute-added")}
                     " "
                     <a class="button" href=base>
                         "Back to the mapping"

@@ -23,19 +23,17 @@ fn app_id() -> impl Fn() -> String + Copy + Send + Sync + 'static {
     move || params.read().get("id").unwrap_or_default()
 }
 
-/// The Provisioning overview blade. The first paint is complete HTML; after hydration the status is
-/// polled every second, so the progress bar moves without a reload.
+/// The Provisioning overview blade. The first paint is complete HTML; the status is an island that
+/// polls every second, so the progress bar moves without a reload.
 #[component]
 pub fn ProvisioningPage() -> impl IntoView {
     let id = app_id();
-    let act = ServerAction::<JobAction>::new();
-    let initial = Resource::new(move || (id(), act.version().get()), |(id, _)| provisioning_status(id));
+    let initial = Resource::new(id, provisioning_status);
     view! {
-        <ActionError action=act />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match initial.await {
-                    Ok(v) => view! { <StatusBlade id=id() view=v act /> }.into_any(),
+                    Ok(v) => view! { <StatusBlade id=id() view=v /> }.into_any(),
                     Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
                 }
             })}
@@ -65,25 +63,50 @@ fn ActionButton(
     }
 }
 
-#[component]
-fn StatusBlade(id: String, view: StatusView, act: ServerAction<JobAction>) -> impl IntoView {
+/// The status, the job's actions, quarantine, staged deletions and statistics: an island that asks
+/// for the status every second (and at once after an action), until the page is left.
+#[island]
+fn StatusBlade(id: String, view: StatusView) -> impl IntoView {
+    let act = ServerAction::<JobAction>::new();
     let live = RwSignal::new(view);
-    let poll_id = id.clone();
-    Effect::new(move |_| {
-        let id = poll_id.clone();
-        let poll = move || {
+    let anchor = NodeRef::<leptos::html::Section>::new();
+    let refresh = {
+        let id = id.clone();
+        move || {
             let id = id.clone();
             leptos::task::spawn_local(async move {
                 if let Ok(s) = provisioning_status(id).await {
-                    if live.with_untracked(|v| *v != s) {
+                    if live.try_with_untracked(|v| *v != s) == Some(true) {
                         live.set(s);
                     }
                 }
             });
-        };
-        if let Ok(h) = set_interval_with_handle(poll, Duration::from_millis(1000)) {
-            on_cleanup(move || h.clear());
         }
+    };
+    let timer = StoredValue::new(None::<IntervalHandle>);
+    let poll = refresh.clone();
+    Effect::new(move |_| {
+        let poll = poll.clone();
+        let tick = move || {
+            // The portal swaps whole pages in place: once this island has left the page, stop.
+            if anchor.get_untracked().is_some_and(|el| !el.is_connected()) {
+                if let Some(h) = timer.get_value() {
+                    h.clear();
+                }
+                return;
+            }
+            poll();
+        };
+        if let Ok(h) = set_interval_with_handle(tick, Duration::from_millis(1000)) {
+            timer.set_value(Some(h));
+        }
+    });
+    Effect::new(move |prev: Option<usize>| {
+        let v = act.version().get();
+        if prev.is_some_and(|p| p != v) {
+            refresh();
+        }
+        v
     });
     let st = move || live.with(|v| v.status.clone());
     let enabled = move || live.with(|v| v.status.enabled);
@@ -94,6 +117,7 @@ fn StatusBlade(id: String, view: StatusView, act: ServerAction<JobAction>) -> im
         <noscript>
             <meta http-equiv="refresh" content="5" />
         </noscript>
+        <ActionError action=act />
         <div class="toolbar" role="toolbar" aria-label="Provisioning">
             <Show
                 when=enabled
@@ -126,7 +150,7 @@ fn StatusBlade(id: String, view: StatusView, act: ServerAction<JobAction>) -> im
                 "Preview"
             </a>
         </div>
-        <section class="panel" data-testid="cycle-status">
+        <section class="panel" data-testid="cycle-status" node_ref=anchor>
             <h2>"Current cycle status"</h2>
             <p data-testid="job-state">
                 {move || {
@@ -372,8 +396,8 @@ fn EditForms(id: String, config: ProvisioningConfig, mode: ServerAction<SaveMode
 }
 
 /// Admin credentials: Tenant URL and Secret Token (write-only: the field says a secret is set), or
-/// OAuth client credentials; Test Connection tests what is entered, before it is saved.
-#[component]
+/// OAuth client credentials; Test Connection tests what is entered, before it is saved. An island.
+#[island]
 fn CredentialsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
     let save = ServerAction::<SaveCredentials>::new();
     let test = ServerAction::<TestConnection>::new();
@@ -533,8 +557,8 @@ fn ConnectionResult(report: ConnectionReport) -> impl IntoView {
     }
 }
 
-/// The Settings section.
-#[component]
+/// The Settings section (an island: it says "Saved." and shows errors without reloading).
+#[island]
 fn SettingsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
     let save = ServerAction::<SaveSettings>::new();
     let s = config.settings;
@@ -606,13 +630,21 @@ fn SettingsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
 #[component]
 pub fn OnDemandPage() -> impl IntoView {
     let id = app_id();
-    let run = ServerAction::<ProvisionOnDemand>::new();
-    let (typed, set_typed) = signal(String::new());
     view! {
         <h2>"Provision on demand"</h2>
         <p class="muted">
             "Provisions one user, or a group with up to 5 members, now, with the app's mappings and scoping filters, and shows each step: scope, match, attribute mapping and the app's answer."
         </p>
+        <OnDemandPanel id=id() />
+    }
+}
+
+/// The on-demand form with user suggestions, and the steps of the last run (an island).
+#[island]
+fn OnDemandPanel(id: String) -> impl IntoView {
+    let run = ServerAction::<ProvisionOnDemand>::new();
+    let (typed, set_typed) = signal(String::new());
+    view! {
         <ActionForm action=run attr:class="form-row" attr:data-testid="on-demand-form">
             <input type="hidden" name="id" value=id />
             <label>
@@ -656,13 +688,21 @@ pub fn OnDemandPage() -> impl IntoView {
 #[component]
 pub fn PreviewPage() -> impl IntoView {
     let id = app_id();
-    let run = ServerAction::<PreviewCycle>::new();
-    let filter = RwSignal::new(String::from("all"));
     view! {
         <h2>"Preview the next cycle"</h2>
         <p class="muted">
             "Evaluates up to 500 objects as the next cycle would (scope, match, mapping) and lists what it would send. Only reads are sent to the app."
         </p>
+        <PreviewPanel id=id() />
+    }
+}
+
+/// The preview's run button, counts and filterable list (an island).
+#[island]
+fn PreviewPanel(id: String) -> impl IntoView {
+    let run = ServerAction::<PreviewCycle>::new();
+    let filter = RwSignal::new(String::from("all"));
+    view! {
         <ActionForm action=run attr:class="form-row" attr:data-testid="preview-form">
             <input type="hidden" name="id" value=id />
             <button type="submit" class="primary" data-testid="preview-run">

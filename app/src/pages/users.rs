@@ -35,7 +35,7 @@ pub fn UsersPage() -> impl IntoView {
                 name="search"
                 placeholder="Search by name, user principal name or mail"
                 aria-label="Search"
-                value=move || param("search") prop:value=move || param("search")
+                value=move || param("search")
             />
             <select name="department" aria-label="Department">
                 <option value="">"All departments"</option>
@@ -186,8 +186,8 @@ fn UserForm(user: Option<User>) -> impl IntoView {
 }
 
 /// The manager field: a user principal name (or id), with suggestions from the directory as the admin
-/// types (with JavaScript); without JavaScript it is a plain text field.
-#[component]
+/// types (an island); without JavaScript it is a plain text field.
+#[island]
 fn ManagerPicker(value: String, current: Option<String>) -> impl IntoView {
     let (typed, set_typed) = signal(String::new());
     view! {
@@ -324,7 +324,7 @@ pub fn RecycleBinPage() -> impl IntoView {
         </p>
         <ActionError action=restore />
         <Form method="GET" action="" attr:class="filters">
-            <input type="search" name="search" placeholder="Search deleted users" aria-label="Search" value=move || param("search") prop:value=move || param("search") />
+            <input type="search" name="search" placeholder="Search deleted users" aria-label="Search" value=move || param("search") />
             <button type="submit">"Search"</button>
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

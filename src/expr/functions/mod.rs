@@ -6,10 +6,33 @@ use super::error::Stop;
 use super::eval::{Cx, Node};
 use super::value::{Type, Value};
 
+/// A table entry's implementation: `f` itself when this build evaluates expressions (feature
+/// `eval`); in the browser's check-only build, [`check_only`], so the table pulls no implementation
+/// (and no regex engine or Unicode tables) into the wasm bundle.
+#[cfg(feature = "eval")]
+macro_rules! imp {
+    ($f:path) => {
+        $f
+    };
+}
+#[cfg(not(feature = "eval"))]
+macro_rules! imp {
+    ($f:path) => {
+        $crate::expr::functions::check_only
+    };
+}
+
 mod dates;
 mod logic;
 mod misc;
 mod text;
+
+/// What every function does in a build without the `eval` feature: expressions are checked there
+/// (the browser's live check), and evaluated by the server.
+#[cfg(not(feature = "eval"))]
+pub(crate) fn check_only(_: &mut Cx<'_>, _: &[Option<Node>]) -> Result<Value, Stop> {
+    Err(Stop::failed("(browser)", "expressions are evaluated by the server; this build only checks them"))
+}
 
 /// A function's implementation: it gets its argument nodes unevaluated and evaluates what it needs.
 pub type FnImpl = fn(&mut Cx<'_>, &[Option<Node>]) -> Result<Value, Stop>;

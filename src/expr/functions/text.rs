@@ -8,16 +8,22 @@
 //!
 //! Case mapping is character for character, as .NET's is: `ToUpper("straße")` is "STRAßE", not
 //! "STRASSE", and a final sigma is not treated specially.
+// In the check-only build (no `eval` feature) the table points at no implementation.
+#![cfg_attr(not(feature = "eval"), allow(dead_code, unused_imports))]
 
 use super::{int_arg, literal, opt, rep, req, text_arg, FnSpec, Stop};
 use crate::expr::ast::{Expr, ExprKind};
 use crate::expr::eval::{Cx, Node};
 use crate::expr::value::{parse_int, Type, Value};
 use base64::Engine as _;
+#[cfg(feature = "eval")]
 use fancy_regex::{Captures, Regex};
+#[cfg(feature = "eval")]
 use std::cell::RefCell;
 use std::collections::HashMap;
+#[cfg(feature = "eval")]
 use std::rc::Rc;
+#[cfg(feature = "eval")]
 use unicode_normalization::UnicodeNormalization;
 
 /// This family's functions.
@@ -27,7 +33,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String), req("suffix", Type::String)],
         returns: Type::String,
         summary: "source with suffix added to its end",
-        imp: append,
+        imp: imp!(append),
         rule: None,
         top_level_only: false,
     },
@@ -36,7 +42,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String)],
         returns: Type::String,
         summary: "source as UTF-16 (little-endian) bytes in base64: \"Hello world!\" gives \"SABlAGwAbABvACAAdwBvAHIAbABkACEA\"",
-        imp: convert_to_base64,
+        imp: imp!(convert_to_base64),
         rule: None,
         top_level_only: false,
     },
@@ -45,7 +51,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String)],
         returns: Type::String,
         summary: "source's UTF-8 bytes in upper-case hexadecimal: \"Hello world!\" gives \"48656C6C6F20776F726C6421\"",
-        imp: convert_to_utf8_hex,
+        imp: imp!(convert_to_utf8_hex),
         rule: None,
         top_level_only: false,
     },
@@ -54,7 +60,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("attribute", Type::Multi)],
         returns: Type::Integer,
         summary: "the number of values of a multi-valued attribute (1 for a single value, 0 for none)",
-        imp: count,
+        imp: imp!(count),
         rule: None,
         top_level_only: false,
     },
@@ -63,7 +69,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("value", Type::Any)],
         returns: Type::String,
         summary: "the value as a string (a number, a boolean \"True\"/\"False\", a reference's id)",
-        imp: cstr,
+        imp: imp!(cstr),
         rule: None,
         top_level_only: false,
     },
@@ -72,7 +78,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("value1", Type::String), req("value2", Type::String), opt("start", Type::Integer), opt("compareType", Type::String)],
         returns: Type::Integer,
         summary: "the 1-based position of value2 in value1 from start (0 if absent); compareType vbTextCompare ignores case",
-        imp: instr,
+        imp: imp!(instr),
         rule: Some(instr_rule),
         top_level_only: false,
     },
@@ -81,7 +87,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("attribute", Type::Multi), req("index", Type::Integer)],
         returns: Type::String,
         summary: "the value at a 1-based index of a multi-valued attribute (null when there is none)",
-        imp: item,
+        imp: imp!(item),
         rule: Some(item_rule),
         top_level_only: false,
     },
@@ -90,7 +96,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("separator", Type::String), rep("source", Type::Multi)],
         returns: Type::String,
         summary: "all the sources' values (multi-valued ones flattened) joined by separator",
-        imp: join,
+        imp: imp!(join),
         rule: None,
         top_level_only: false,
     },
@@ -99,7 +105,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("String", Type::String), req("NumChars", Type::Integer)],
         returns: Type::String,
         summary: "the first NumChars characters of String (all of it when NumChars is negative or too large)",
-        imp: left,
+        imp: imp!(left),
         rule: None,
         top_level_only: false,
     },
@@ -108,7 +114,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String), req("start", Type::Integer), req("length", Type::Integer)],
         returns: Type::String,
         summary: "length characters of source from the 1-based start (fewer at the end of source)",
-        imp: mid,
+        imp: imp!(mid),
         rule: Some(mid_rule),
         top_level_only: false,
     },
@@ -117,7 +123,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String)],
         returns: Type::String,
         summary: "source with accented letters replaced by plain ones (é → e, ß → ss, æ → ae, ø → oe)",
-        imp: normalize_diacritics,
+        imp: imp!(normalize_diacritics),
         rule: None,
         top_level_only: false,
     },
@@ -126,7 +132,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String), opt("wordSeparators", Type::String)],
         returns: Type::String,
         summary: "source with the first letter of each word in upper case and the rest in lower case",
-        imp: pcase,
+        imp: imp!(pcase),
         rule: None,
         top_level_only: false,
     },
@@ -135,7 +141,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("attribute/value", Type::String)],
         returns: Type::String,
         summary: "the value unchanged, shown as \"[Redact]\" in the provisioning logs",
-        imp: redact,
+        imp: imp!(redact),
         rule: None,
         top_level_only: false,
     },
@@ -144,7 +150,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("attribute", Type::Multi)],
         returns: Type::Multi,
         summary: "a multi-valued attribute with repeated values removed (the first of each kept, case-sensitive)",
-        imp: remove_duplicates,
+        imp: imp!(remove_duplicates),
         rule: None,
         top_level_only: false,
     },
@@ -161,7 +167,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         ],
         returns: Type::String,
         summary: "replaces text (case-sensitive) by oldValue or a .NET-style regexPattern; see the reference for the five forms",
-        imp: replace,
+        imp: imp!(replace),
         rule: Some(replace_rule),
         top_level_only: false,
     },
@@ -170,7 +176,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String), req("delimiter", Type::String)],
         returns: Type::Multi,
         summary: "source cut at each delimiter into a multi-valued attribute",
-        imp: split,
+        imp: imp!(split),
         rule: Some(split_rule),
         top_level_only: false,
     },
@@ -179,7 +185,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String)],
         returns: Type::String,
         summary: "source with every space (\" \") removed",
-        imp: strip_spaces,
+        imp: imp!(strip_spaces),
         rule: None,
         top_level_only: false,
     },
@@ -188,7 +194,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String), opt("culture", Type::String)],
         returns: Type::String,
         summary: "source in lower case, by the culture's rules (\"tr-TR\", …; invariant when left out)",
-        imp: to_lower,
+        imp: imp!(to_lower),
         rule: Some(culture_rule),
         top_level_only: false,
     },
@@ -197,7 +203,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("source", Type::String), opt("culture", Type::String)],
         returns: Type::String,
         summary: "source in upper case, by the culture's rules (\"tr-TR\", …; invariant when left out)",
-        imp: to_upper,
+        imp: imp!(to_upper),
         rule: Some(culture_rule),
         top_level_only: false,
     },
@@ -208,7 +214,7 @@ pub(super) static FUNCTIONS: &[FnSpec] = &[
         params: &[req("String", Type::Any), req("WordNumber", Type::Integer), req("delimiters", Type::String)],
         returns: Type::String,
         summary: "the WordNumber-th (1-based) word of String, words being separated by any of the delimiters characters",
-        imp: word,
+        imp: imp!(word),
         rule: None,
         top_level_only: false,
     },
@@ -658,6 +664,7 @@ fn culture_rule(args: &[Option<Expr>]) -> RuleResult {
     }
 }
 
+#[cfg(feature = "eval")]
 /// Whether .NET's ToTitleCase treats `c` as a word separator: spaces, controls, format characters,
 /// punctuation and symbols. Letters, marks, digits, private-use and unassigned characters belong to
 /// words.
@@ -676,6 +683,7 @@ fn is_title_separator(c: char) -> bool {
 // an apostrophe is part of a word, so "o'neil" is "O'neil"), and a digit does not start a word ("1st"
 // is "1St"). With wordSeparators, only those characters separate words and each word's first
 // character is upper-cased.
+#[cfg(feature = "eval")]
 fn pcase(cx: &mut Cx<'_>, args: &[Option<Node>]) -> Result<Value, Stop> {
     let Some(s) = text_arg(cx, args, 0)? else {
         return Ok(Value::Null);
@@ -730,6 +738,7 @@ fn is_diacritic(c: char) -> bool {
 // NormalizeDiacritics: the doc's table, where most letters lose their marks (decomposition, then the
 // marks removed) and a few without a decomposition are spelled out: "ß → ss", "æ, ǣ → ae", "ø, ø̄, œ̄
 // → oe", "ł → l", "ı → i" (and their capitals). Other characters are kept, recomposed (NFC).
+#[cfg(feature = "eval")]
 fn normalize_diacritics(cx: &mut Cx<'_>, args: &[Option<Node>]) -> Result<Value, Stop> {
     let Some(s) = text_arg(cx, args, 0)? else {
         return Ok(Value::Null);
@@ -758,6 +767,7 @@ fn normalize_diacritics(cx: &mut Cx<'_>, args: &[Option<Node>]) -> Result<Value,
 
 // ---- Replace ----
 
+#[cfg(feature = "eval")]
 /// A compiled pattern and how .NET numbers its groups.
 struct Pattern {
     re: Regex,
@@ -766,6 +776,7 @@ struct Pattern {
     net: Vec<Result<usize, String>>,
 }
 
+#[cfg(feature = "eval")]
 impl Pattern {
     fn new(pattern: &str) -> Result<Pattern, String> {
         let re = Regex::new(pattern).map_err(|e| e.to_string())?;
@@ -796,18 +807,22 @@ impl Pattern {
     }
 }
 
+#[cfg(feature = "eval")]
 /// A compiled pattern, or why it does not compile.
 type Compiled = Result<Rc<Pattern>, Rc<str>>;
 
+#[cfg(feature = "eval")]
 /// How many compiled patterns each thread keeps.
 const PATTERN_CACHE: usize = 128;
 
+#[cfg(feature = "eval")]
 thread_local! {
     /// Patterns compiled on this thread, so a pattern written in a mapping compiles once, not once per
     /// object (and failures are remembered too).
     static PATTERNS: RefCell<HashMap<Box<str>, Compiled>> = RefCell::new(HashMap::new());
 }
 
+#[cfg(feature = "eval")]
 /// The compiled `pattern`, from the cache when it was compiled before.
 fn pattern(pattern: &str) -> Compiled {
     if let Some(p) = PATTERNS.with(|c| c.borrow().get(pattern).cloned()) {
@@ -837,6 +852,7 @@ fn after_match(text: &str, start: usize, end: usize) -> Option<usize> {
     }
 }
 
+#[cfg(feature = "eval")]
 fn for_each_match<'t>(re: &Regex, text: &'t str, mut f: impl FnMut(&Captures<'t, str>)) -> Result<(), fancy_regex::Error> {
     let mut pos = 0;
     while pos <= text.len() {
@@ -849,6 +865,7 @@ fn for_each_match<'t>(re: &Regex, text: &'t str, mut f: impl FnMut(&Captures<'t,
     Ok(())
 }
 
+#[cfg(feature = "eval")]
 /// The byte ranges of each match of `re` in `text`, as [`for_each_match`] finds them, without their
 /// groups (faster, for replacements that name none).
 fn match_ranges(re: &Regex, text: &str) -> Result<Vec<std::ops::Range<usize>>, fancy_regex::Error> {
@@ -863,6 +880,7 @@ fn match_ranges(re: &Regex, text: &str) -> Result<Vec<std::ops::Range<usize>>, f
     Ok(out)
 }
 
+#[cfg(feature = "eval")]
 /// Appends .NET's substitution of `rep` for one match: `$1`/`${1}` a group by number, `${name}` by
 /// name, `$$` a dollar, `$&` the match, `` $` `` the text before it, `$'` the text after it, `$+` the
 /// last group, `$_` the whole input. Anything else, such as a group that does not exist, is copied
@@ -915,6 +933,7 @@ fn expand(p: &Pattern, caps: &Captures<'_, str>, text: &str, rep: &str, out: &mu
     out.push_str(rest);
 }
 
+#[cfg(feature = "eval")]
 fn regex_failed(pattern: &str, e: impl std::fmt::Display) -> Stop {
     Stop::failed("Replace", format!("regexPattern '{pattern}' could not be used: {e}"))
 }
@@ -927,6 +946,7 @@ fn const_text(args: &[Option<Node>], i: usize) -> Option<&str> {
     }
 }
 
+#[cfg(feature = "eval")]
 /// The compiled regexPattern argument (null: `None`).
 fn pattern_arg(cx: &mut Cx<'_>, args: &[Option<Node>]) -> Result<Option<Rc<Pattern>>, Stop> {
     let text;
@@ -958,6 +978,7 @@ fn pattern_arg(cx: &mut Cx<'_>, args: &[Option<Node>]) -> Result<Option<Rc<Patte
 //    matches, as .NET's Group.Value is).
 // All comparisons are case-sensitive. A null source gives null (forms 1 to 4); an empty oldValue or a
 // null pattern leaves the source as it is; a null replacementValue counts as "".
+#[cfg(feature = "eval")]
 fn replace(cx: &mut Cx<'_>, args: &[Option<Node>]) -> Result<Value, Stop> {
     let has = |i| Cx::has_arg(args, i);
     if has(1) {
@@ -1067,6 +1088,8 @@ fn replace_rule(args: &[Option<Expr>]) -> RuleResult {
     if w(6) {
         return fail(Some(6), "Replace's template (7th argument) works with an oldValue (2nd argument), not a regexPattern");
     }
+    // The pattern itself is checked where it can be compiled (not in the browser's check-only build).
+    #[cfg(feature = "eval")]
     let compiled = match literal(&args[2]) {
         Some(p) => match Pattern::new(p) {
             Ok(c) => Some(c),
@@ -1075,6 +1098,7 @@ fn replace_rule(args: &[Option<Expr>]) -> RuleResult {
         None => None,
     };
     if w(3) {
+        #[cfg(feature = "eval")]
         if let (Some(c), Some(g)) = (&compiled, literal(&args[3])) {
             if !c.has_name(g) {
                 return Err((Some(3), format!("Replace's regexPattern has no group named \"{g}\"; name one with (?<{g}>…)")));
