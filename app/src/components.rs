@@ -244,3 +244,34 @@ pub fn fmt_duration(ms: i64) -> String {
         _ => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
     }
 }
+
+/// Goes to `path` the way links go (`public/nav.js` swaps the page in place; without it, a normal
+/// page load). Browser only: on the server it does nothing.
+pub fn navigate_to(path: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::{JsCast, JsValue};
+        let window = window();
+        let nav = leptos::web_sys::js_sys::Reflect::get(&window, &JsValue::from_str("provisioNavigate"))
+            .ok()
+            .and_then(|f| f.dyn_into::<leptos::web_sys::js_sys::Function>().ok());
+        match nav {
+            Some(f) => {
+                let _ = f.call1(&JsValue::NULL, &JsValue::from_str(path));
+            }
+            None => {
+                let _ = window.location().set_href(path);
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+/// Loads the current page again, in place (see [`navigate_to`]).
+pub fn reload_page() {
+    #[cfg(feature = "hydrate")]
+    if let Ok(href) = window().location().href() {
+        navigate_to(&href);
+    }
+}

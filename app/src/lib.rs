@@ -109,21 +109,7 @@ pub fn hydrate() {
     leptos::mount::hydrate_islands();
     // A server function called from an island may answer with a redirect (saving an attribute
     // mapping goes back to its mapping): follow it the way links are followed (`public/nav.js`).
-    let _ = leptos::server_fn::redirect::set_redirect_hook(|path: &str| {
-        use leptos::wasm_bindgen::{JsCast, JsValue};
-        let window = leptos::prelude::window();
-        let nav = leptos::web_sys::js_sys::Reflect::get(&window, &JsValue::from_str("provisioNavigate"))
-            .ok()
-            .and_then(|f| f.dyn_into::<leptos::web_sys::js_sys::Function>().ok());
-        match nav {
-            Some(f) => {
-                let _ = f.call1(&JsValue::NULL, &JsValue::from_str(path));
-            }
-            None => {
-                let _ = window.location().set_href(path);
-            }
-        }
-    });
+    let _ = leptos::server_fn::redirect::set_redirect_hook(components::navigate_to);
     // Says that the page is interactive: the end-to-end tests wait for it before typing. The loader
     // hydrates the islands in microtasks after this returns, so a task queued now runs after them.
     set_timeout(

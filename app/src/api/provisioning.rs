@@ -161,6 +161,7 @@ pub async fn save_settings(
     }
     let input = ProvisioningInput { mode: current.mode, settings, profile: None };
     provisio::service::apps::put_provisioning(&store, &actor, &id, input).await.map_err(ssr::err)?;
+    leptos_axum::redirect(&format!("/apps/{id}/provisioning/edit?saved=settings"));
     Ok(())
 }
 
@@ -179,6 +180,7 @@ pub async fn save_credentials(
     let (store, actor, access) = ssr::target_ctx().await?;
     let input = credentials_input(auth, tenant_url, secret_token, token_url, client_id, client_secret, scope).map_err(ssr::err)?;
     provisio::service::apps::put_credentials(&store, &access.secrets, &actor, &id, input).await.map_err(ssr::err)?;
+    leptos_axum::redirect(&format!("/apps/{id}/provisioning/edit?saved=credentials"));
     Ok(())
 }
 
@@ -229,9 +231,31 @@ pub async fn test_connection(
 pub async fn provision_on_demand(id: String, object: String) -> Result<Vec<LogEntry>, ServerFnError> {
     let (store, actor, access) = ssr::target_ctx().await?;
     let object_id = resolve_object(&store, &actor, "object", &object).await.map_err(ssr::err)?;
-    provisio::service::provisioning::on_demand(&store, &access.secrets, &actor, &id, &object_id, access.allow_private)
+    let entries = provisio::service::provisioning::on_demand(&store, &access.secrets, &actor, &id, &object_id, access.allow_private)
         .await
-        .map_err(ssr::err)
+        .map_err(ssr::err)?;
+    // The blade shows the run's steps from the provisioning logs, where they were written.
+    if let Some(run) = entries.first().map(|e| e.cycle_id.clone()) {
+        leptos_axum::redirect(&format!(
+            "/apps/{id}/provisioning/on-demand?object={}&run={}",
+            crate::components::encode(&object),
+            crate::components::encode(&run)
+        ));
+    }
+    Ok(entries)
+}
+
+/// The entries of one on-demand run (its `cycleId`) of an app, whole, in the order they were written.
+#[server]
+pub async fn on_demand_run(id: String, run: String) -> Result<Vec<LogEntry>, ServerFnError> {
+    let (store, actor) = ssr::ctx().await?;
+    if !run.starts_with("on-demand-") {
+        return Err(ssr::err(ServiceError::invalid("run", "is not an on-demand run")));
+    }
+    let q = provisio::sync::log::LogQuery { cycle_id: Some(run), top: Some(50), ..Default::default() };
+    let mut page = provisio::service::provisioning::logs(&store, &actor, &id, &q).await.map_err(ssr::err)?;
+    page.items.reverse();
+    Ok(page.items)
 }
 
 /// What the next cycle would do (up to 500 objects), sending nothing that changes the target.

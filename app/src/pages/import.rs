@@ -32,6 +32,7 @@ pub fn ImportPage() -> impl IntoView {
     let job = move || q.read().get("job").filter(|j| !j.is_empty());
     let me = use_context::<MeResource>();
     let writer = Resource::new(|| (), move |_| may_write(me));
+    let run = ServerAction::<RunImport>::new();
     let detail = Resource::new(job, |job| async move {
         match job {
             Some(j) => import_job(j).await.map(Some),
@@ -65,7 +66,15 @@ pub fn ImportPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let writer = writer.await;
                 match (job(), detail.await) {
-                    (Some(job), Ok(Some(detail))) => view! { <ImportJob job detail writer /> }.into_any(),
+                    (Some(job), Ok(Some(detail))) => {
+                        let progress = detail.progress.clone();
+                        view! {
+                            <ActionError action=run />
+                            <Preview detail run writer job=job.clone() />
+                            <ImportProgressPanel job progress />
+                        }
+                        .into_any()
+                    }
                     (_, Err(e)) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
                     _ => ().into_any(),
                 }
@@ -103,39 +112,23 @@ pub fn ImportPage() -> impl IntoView {
     }
 }
 
-/// An uploaded file's check and, once started, its import's progress (an island: the progress
-/// updates by itself while the import runs). Its data comes as props, so the server's HTML and the
-/// hydrated island agree; after that, the island asks for the progress itself.
+/// A started import's progress bar and status (an island: it asks for the progress every
+/// [`POLL_MS`] while the import runs, and stops when it ends or the page is left).
 #[island]
-fn ImportJob(job: String, detail: ImportJobView, writer: bool) -> impl IntoView {
-    let run = ServerAction::<RunImport>::new();
-    let progress = RwSignal::new(detail.progress.clone());
+fn ImportProgressPanel(job: String, progress: ImportProgress) -> impl IntoView {
+    let progress = RwSignal::new(progress);
     let anchor = NodeRef::<leptos::html::Div>::new();
-    let fetch = {
+    let fetch = move || {
         let job = job.clone();
-        move || {
-            let job = job.clone();
-            leptos::task::spawn_local(async move {
-                if let Ok(p) = import_status(job).await {
-                    progress.try_set(p);
-                }
-            });
-        }
+        leptos::task::spawn_local(async move {
+            if let Ok(p) = import_status(job).await {
+                progress.try_set(p);
+            }
+        });
     };
-    // After "Import": the progress at once, then every POLL_MS while the import runs.
-    let after_run = fetch.clone();
-    Effect::new(move |prev: Option<usize>| {
-        let v = run.version().get();
-        if prev.is_some_and(|p| p != v) {
-            after_run();
-        }
-        v
-    });
     poll_while_running(progress, fetch, anchor);
     view! {
         <div node_ref=anchor>
-            <ActionError action=run />
-            <Preview detail run writer job progress />
             {move || view! { <Progress progress=progress.get() /> }}
         </div>
     }
@@ -176,16 +169,10 @@ fn poll_while_running(progress: RwSignal<ImportProgress>, fetch: impl Fn() + Clo
 
 /// What importing an uploaded file would do: counts, problems, the first rows, and the import button.
 #[component]
-fn Preview(
-    detail: ImportJobView,
-    run: ServerAction<RunImport>,
-    writer: bool,
-    job: String,
-    progress: RwSignal<ImportProgress>,
-) -> impl IntoView {
-    let ImportJobView { file_name, total_rows, creates, updates, unchanged, errors, rows, .. } = detail;
+fn Preview(detail: ImportJobView, run: ServerAction<RunImport>, writer: bool, job: String) -> impl IntoView {
+    let ImportJobView { file_name, total_rows, creates, updates, unchanged, errors, rows, progress } = detail;
     let has_errors = !errors.is_empty();
-    let ready = move || writer && progress.with(|p| p.state == ImportState::Ready);
+    let ready = progress.state == ImportState::Ready;
     let error_rows = errors
         .into_iter()
         .map(|e| {
@@ -252,19 +239,15 @@ fn Preview(
                     </p>
                 }
                     .into_any()
-            } else if writer {
-                // Offered while the file waits to be imported (not once the import has started).
-                let job = StoredValue::new(job.clone());
+            } else if ready && writer {
                 view! {
-                    <Show when=ready>
-                        <ActionForm action=run attr:class="inline" attr:data-testid="run-import-form">
-                            <input type="hidden" name="job" value=job.get_value() />
-                            <button type="submit" class="primary" data-testid="run-import">
-                                "Import "
-                                {users(total_rows)}
-                            </button>
-                        </ActionForm>
-                    </Show>
+                    <ActionForm action=run attr:class="inline" attr:data-testid="run-import-form">
+                        <input type="hidden" name="job" value=job />
+                        <button type="submit" class="primary" data-testid="run-import">
+                            "Import "
+                            {users(total_rows)}
+                        </button>
+                    </ActionForm>
                 }
                     .into_any()
             } else {

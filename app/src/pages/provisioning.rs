@@ -5,12 +5,12 @@
 
 use crate::api::error_text;
 use crate::api::provisioning::{
-    get_provisioning, provisioning_status, JobAction, PreviewCycle, ProvisionOnDemand, SaveCredentials, SaveMode, SaveSettings, StatusView,
-    TestConnection,
+    get_provisioning, on_demand_run, preview_cycle, provisioning_status, JobAction, ProvisionOnDemand, SaveCredentials, SaveMode,
+    SaveSettings, StatusView, TestConnection,
 };
 use crate::components::{fmt_duration, fmt_time, ActionError, ErrorBox, FieldMsg};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use provisio::apps::{AuthKind, ProvisioningConfig, ProvisioningMode, SyncScope};
 use provisio::connector::ConnectionReport;
 use provisio::sync::job::{CycleKind, JobState};
@@ -63,68 +63,24 @@ fn ActionButton(
     }
 }
 
-/// The status, the job's actions, quarantine, staged deletions and statistics: an island that asks
-/// for the status every second (and at once after an action), until the page is left.
-#[island]
+/// The overview: the job's actions, quarantine and staged deletions (server HTML: a change in them
+/// reloads the page), and the live status (an island).
+#[component]
 fn StatusBlade(id: String, view: StatusView) -> impl IntoView {
     let act = ServerAction::<JobAction>::new();
-    let live = RwSignal::new(view);
-    let anchor = NodeRef::<leptos::html::Section>::new();
-    let refresh = {
-        let id = id.clone();
-        move || {
-            let id = id.clone();
-            leptos::task::spawn_local(async move {
-                if let Ok(s) = provisioning_status(id).await {
-                    if live.try_with_untracked(|v| *v != s) == Some(true) {
-                        live.set(s);
-                    }
-                }
-            });
-        }
-    };
-    let timer = StoredValue::new(None::<IntervalHandle>);
-    let poll = refresh.clone();
-    Effect::new(move |_| {
-        let poll = poll.clone();
-        let tick = move || {
-            // The portal swaps whole pages in place: once this island has left the page, stop.
-            if anchor.get_untracked().is_some_and(|el| !el.is_connected()) {
-                if let Some(h) = timer.get_value() {
-                    h.clear();
-                }
-                return;
-            }
-            poll();
-        };
-        if let Ok(h) = set_interval_with_handle(tick, Duration::from_millis(1000)) {
-            timer.set_value(Some(h));
-        }
-    });
-    Effect::new(move |prev: Option<usize>| {
-        let v = act.version().get();
-        if prev.is_some_and(|p| p != v) {
-            refresh();
-        }
-        v
-    });
-    let st = move || live.with(|v| v.status.clone());
-    let enabled = move || live.with(|v| v.status.enabled);
-    let running = move || live.with(|v| v.status.state == JobState::Running);
     let base = format!("/apps/{id}/provisioning");
-    let (id1, id2, id3, id4, id5, id6) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+    let staged_n = view.status.staged_deletions;
     view! {
         <noscript>
             <meta http-equiv="refresh" content="5" />
         </noscript>
         <ActionError action=act />
         <div class="toolbar" role="toolbar" aria-label="Provisioning">
-            <Show
-                when=enabled
-                fallback=move || view! { <ActionButton act id=id1.clone() action="start" label="▶ Start provisioning" class="primary" /> }
-            >
-                <ActionButton act id=id2.clone() action="stop" label="■ Stop provisioning" />
-            </Show>
+            {if view.status.enabled {
+                view! { <ActionButton act id=id.clone() action="stop" label="■ Stop provisioning" /> }.into_any()
+            } else {
+                view! { <ActionButton act id=id.clone() action="start" label="▶ Start provisioning" class="primary" /> }.into_any()
+            }}
             <details class="confirm">
                 <summary class="button" data-testid="restart-open">
                     "↻ Restart provisioning…"
@@ -133,11 +89,11 @@ fn StatusBlade(id: String, view: StatusView) -> impl IntoView {
                     <p>
                         "Restart clears the watermark, the retry queue (escrow) and any quarantine, keeps the links to accounts already in the app, and runs an initial cycle over everyone in scope."
                     </p>
-                    <ActionButton act id=id3.clone() action="restart" label="Restart provisioning" class="primary" confirm=true />
+                    <ActionButton act id=id.clone() action="restart" label="Restart provisioning" class="primary" confirm=true />
                     <p>
                         "Restart and break links also forgets which account in the app belongs to whom: the next cycle matches every object again (by the matching attributes) and may create duplicates where matching finds nothing."
                     </p>
-                    <ActionButton act id=id4.clone() action="reset" label="Restart and break links" class="danger" confirm=true />
+                    <ActionButton act id=id.clone() action="reset" label="Restart and break links" class="danger" confirm=true />
                 </div>
             </details>
             <a class="button" href=format!("{base}/edit")>
@@ -150,7 +106,123 @@ fn StatusBlade(id: String, view: StatusView) -> impl IntoView {
                 "Preview"
             </a>
         </div>
-        <section class="panel" data-testid="cycle-status" node_ref=anchor>
+        {view.status.quarantine.clone().map(|q| {
+                    view! {
+                        <section class="panel alert" data-testid="quarantine" role="alert">
+                            <h2>"⚠ Quarantined"</h2>
+                            <p>
+                                <strong>{q.reason.clone()}</strong>
+                                {q.since.map(|t| format!(" since {}", fmt_time(Some(t))))}
+                            </p>
+                            <p>{q.detail.clone()}</p>
+                            <p>
+                                <strong>"What to do: "</strong>
+                                {q.recommendation.clone()}
+                            </p>
+                        </section>
+                    }
+            })}
+        {(view.status.staged_deletions > 0).then(|| view! {
+            <section class="panel alert" data-testid="staged-deletions">
+                <h2>"Deletions waiting for approval"</h2>
+                <p>
+                    {format!(
+                        "Accidental-deletion prevention held back {} disables and deletes: more than the threshold. Nothing was sent. Allow sends exactly these; Reject drops them.",
+                        staged_n,
+                    )}
+                </p>
+                <table class="list compact">
+                    <thead>
+                        <tr>
+                            <th>"Name"</th>
+                            <th>"Type"</th>
+                            <th>"Action"</th>
+                            <th>"Account in the app"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {view.staged.clone()
+                                .into_iter()
+                                .map(|s| {
+                                    view! {
+                                        <tr>
+                                            <td>{s.display_name}</td>
+                                            <td>{s.object_type}</td>
+                                            <td>{s.action}</td>
+                                            <td>
+                                                <code>{s.target_id.unwrap_or_default()}</code>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                    </tbody>
+                </table>
+                <div class="actions">
+                    <details class="confirm">
+                        <summary class="button danger" data-testid="allow-open">
+                            "Allow deletions…"
+                        </summary>
+                        <div class="confirm-body">
+                            <p>
+                                {format!(
+                                    "This sends {} disables and deletes to the app now. Deleted accounts can't be brought back by Provisio.",
+                                    staged_n,
+                                )}
+                            </p>
+                            <ActionButton act id=id.clone() action="allow" label="Allow and send them" class="danger" confirm=true />
+                        </div>
+                    </details>
+                    <ActionButton act id=id.clone() action="reject" label="Reject" />
+                </div>
+            </section>
+        })}
+        <LiveStatus id=id.clone() view=view.clone() />
+    }
+}
+
+/// What, when it changes, needs the whole overview again (buttons, quarantine, staged deletions).
+fn shape(v: &StatusView) -> (bool, Option<String>, u64) {
+    (v.status.enabled, v.status.quarantine.as_ref().map(|q| q.reason.clone()), v.status.staged_deletions as u64)
+}
+
+/// The current cycle's status, progress bar and counts, and the statistics to date: an island that
+/// asks for the status every second until the page is left. When the job is turned on or off, enters
+/// or leaves quarantine, or stages deletions, it reloads the page (in place) for the parts around it.
+#[island]
+fn LiveStatus(id: String, view: StatusView) -> impl IntoView {
+    let live = RwSignal::new(view);
+    let anchor = NodeRef::<leptos::html::Section>::new();
+    let timer = StoredValue::new(None::<IntervalHandle>);
+    Effect::new(move |_| {
+        let id = id.clone();
+        let tick = move || {
+            // The portal swaps whole pages in place: once this island has left the page, stop.
+            if anchor.get_untracked().is_some_and(|el| !el.is_connected()) {
+                if let Some(h) = timer.get_value() {
+                    h.clear();
+                }
+                return;
+            }
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                let Ok(s) = provisioning_status(id).await else { return };
+                let Some(before) = live.try_with_untracked(shape) else { return };
+                if shape(&s) != before {
+                    crate::components::reload_page();
+                } else if live.try_with_untracked(|v| *v != s) == Some(true) {
+                    live.set(s);
+                }
+            });
+        };
+        if let Ok(h) = set_interval_with_handle(tick, Duration::from_millis(1000)) {
+            timer.set_value(Some(h));
+        }
+    });
+    let st = move || live.with(|v| v.status.clone());
+    let running = move || live.with(|v| v.status.state == JobState::Running);
+    view! {
+        <section class="panel" data-testid="cycle-status">
             <h2>"Current cycle status"</h2>
             <p data-testid="job-state">
                 {move || {
@@ -221,87 +293,7 @@ fn StatusBlade(id: String, view: StatusView) -> impl IntoView {
                 }}
             </div>
         </section>
-        {move || {
-            live.with(|v| v.status.quarantine.clone())
-                .map(|q| {
-                    view! {
-                        <section class="panel alert" data-testid="quarantine" role="alert">
-                            <h2>"⚠ Quarantined"</h2>
-                            <p>
-                                <strong>{q.reason.clone()}</strong>
-                                {q.since.map(|t| format!(" since {}", fmt_time(Some(t))))}
-                            </p>
-                            <p>{q.detail.clone()}</p>
-                            <p>
-                                <strong>"What to do: "</strong>
-                                {q.recommendation.clone()}
-                            </p>
-                        </section>
-                    }
-                })
-        }}
-        <Show when=move || live.with(|v| v.status.staged_deletions > 0)>
-            <section class="panel alert" data-testid="staged-deletions">
-                <h2>"Deletions waiting for approval"</h2>
-                <p>
-                    {move || {
-                        format!(
-                            "Accidental-deletion prevention held back {} disables and deletes: more than the threshold. Nothing was sent. Allow sends exactly these; Reject drops them.",
-                            live.with(|v| v.status.staged_deletions),
-                        )
-                    }}
-                </p>
-                <table class="list compact">
-                    <thead>
-                        <tr>
-                            <th>"Name"</th>
-                            <th>"Type"</th>
-                            <th>"Action"</th>
-                            <th>"Account in the app"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {move || {
-                            live.with(|v| v.staged.clone())
-                                .into_iter()
-                                .map(|s| {
-                                    view! {
-                                        <tr>
-                                            <td>{s.display_name}</td>
-                                            <td>{s.object_type}</td>
-                                            <td>{s.action}</td>
-                                            <td>
-                                                <code>{s.target_id.unwrap_or_default()}</code>
-                                            </td>
-                                        </tr>
-                                    }
-                                })
-                                .collect_view()
-                        }}
-                    </tbody>
-                </table>
-                <div class="actions">
-                    <details class="confirm">
-                        <summary class="button danger" data-testid="allow-open">
-                            "Allow deletions…"
-                        </summary>
-                        <div class="confirm-body">
-                            <p>
-                                {move || {
-                                    format!(
-                                        "This sends {} disables and deletes to the app now. Deleted accounts can't be brought back by Provisio.",
-                                        live.with(|v| v.status.staged_deletions),
-                                    )
-                                }}
-                            </p>
-                            <ActionButton act id=id5.clone() action="allow" label="Allow and send them" class="danger" confirm=true />
-                        </div>
-                    </details>
-                    <ActionButton act id=id6.clone() action="reject" label="Reject" />
-                </div>
-            </section>
-        </Show>
-        <section class="panel">
+        <section class="panel" node_ref=anchor>
             <h2>"Statistics to date"</h2>
             <dl class="props" data-testid="sync-details">
                 <dt>"Initial cycle"</dt>
@@ -395,21 +387,23 @@ fn EditForms(id: String, config: ProvisioningConfig, mode: ServerAction<SaveMode
     }
 }
 
+/// "Saved." once a form of this blade came back with `?saved=<what>`.
+fn saved_note(what: &'static str, testid: &'static str) -> impl IntoView {
+    let q = use_query_map();
+    move || {
+        (q.read().get("saved").as_deref() == Some(what))
+            .then(|| view! { <span class="ok-text" role="status" data-testid=testid>"Saved."</span> })
+    }
+}
+
 /// Admin credentials: Tenant URL and Secret Token (write-only: the field says a secret is set), or
-/// OAuth client credentials; Test Connection tests what is entered, before it is saved. An island.
-#[island]
+/// OAuth client credentials (the form shows the fields of the chosen method, by CSS); Test Connection
+/// (an island) tests what is entered, before it is saved.
+#[component]
 fn CredentialsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
     let save = ServerAction::<SaveCredentials>::new();
-    let test = ServerAction::<TestConnection>::new();
     let c = config.credentials;
-    let auth = RwSignal::new(c.auth.as_str().to_string());
-    let tenant_url = RwSignal::new(c.tenant_url.clone().unwrap_or_default());
-    let secret_token = RwSignal::new(String::new());
-    let token_url = RwSignal::new(c.token_url.clone().unwrap_or_default());
-    let client_id = RwSignal::new(c.client_id.clone().unwrap_or_default());
-    let client_secret = RwSignal::new(String::new());
-    let scope = RwSignal::new(c.scope.clone().unwrap_or_default());
-    let oauth = move || auth.get() == AuthKind::OAuthClientCredentials.as_str();
+    let oauth = c.auth == AuthKind::OAuthClientCredentials;
     let token_hint = c
         .secret_token
         .as_ref()
@@ -430,34 +424,21 @@ fn CredentialsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
             )
         })
         .unwrap_or_else(|| "No client secret is set.".into());
-    let test_id = id.clone();
-    let run_test = move |_| {
-        test.dispatch(TestConnection {
-            id: test_id.clone(),
-            auth: auth.get_untracked(),
-            tenant_url: tenant_url.get_untracked(),
-            secret_token: secret_token.get_untracked(),
-            token_url: token_url.get_untracked(),
-            client_id: client_id.get_untracked(),
-            client_secret: client_secret.get_untracked(),
-            scope: scope.get_untracked(),
-        });
-    };
-    let saved = move || {
-        matches!(save.value().get(), Some(Ok(())))
-            .then(|| view! { <span class="ok-text" role="status" data-testid="credentials-saved">"Saved."</span> })
-    };
     view! {
         <section class="panel">
             <h3>"Admin Credentials"</h3>
             <p class="muted">"Provisio connects to the app's SCIM 2.0 endpoint with these. Secrets are encrypted at rest and never shown again."</p>
-            <ActionForm action=save attr:class="form-grid" attr:data-testid="credentials-form">
+            <ActionForm action=save attr:class="form-grid credentials-form" attr:data-testid="credentials-form">
                 <input type="hidden" name="id" value=id.clone() />
                 <label>
                     "Authentication Method"
-                    <select name="auth" bind:value=auth data-testid="auth-select">
-                        <option value="bearer">"Bearer authentication (Secret Token)"</option>
-                        <option value="oAuthClientCredentials">"OAuth 2.0 client credentials grant"</option>
+                    <select name="auth" data-testid="auth-select">
+                        <option value="bearer" selected=!oauth>
+                            "Bearer authentication (Secret Token)"
+                        </option>
+                        <option value="oAuthClientCredentials" selected=oauth>
+                            "OAuth 2.0 client credentials grant"
+                        </option>
                     </select>
                     <FieldMsg action=save field="auth" />
                 </label>
@@ -466,60 +447,96 @@ fn CredentialsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
                     <input
                         type="url"
                         name="tenant_url"
-                        bind:value=tenant_url
+                        value=c.tenant_url.clone().unwrap_or_default()
                         placeholder="https://app.example.com/scim/v2"
                         data-testid="tenant-url"
                     />
                     <FieldMsg action=save field="tenantUrl" />
-                    <FieldMsg action=test field="tenantUrl" />
                 </label>
-                <label class:hidden=oauth>
+                <label class="bearer-only">
                     "Secret Token"
-                    <input type="password" name="secret_token" bind:value=secret_token autocomplete="new-password" data-testid="secret-token" />
+                    <input type="password" name="secret_token" autocomplete="new-password" data-testid="secret-token" />
                     <span class="muted small" data-testid="secret-token-hint">{token_hint}</span>
                     <FieldMsg action=save field="secretToken" />
-                    <FieldMsg action=test field="secretToken" />
                 </label>
-                <label class:hidden=move || !oauth()>
+                <label class="oauth-only">
                     "Token URL"
-                    <input type="url" name="token_url" bind:value=token_url data-testid="token-url" />
+                    <input type="url" name="token_url" value=c.token_url.clone().unwrap_or_default() data-testid="token-url" />
                     <FieldMsg action=save field="tokenUrl" />
                 </label>
-                <label class:hidden=move || !oauth()>
+                <label class="oauth-only">
                     "Client ID"
-                    <input type="text" name="client_id" bind:value=client_id data-testid="client-id" />
+                    <input type="text" name="client_id" value=c.client_id.clone().unwrap_or_default() data-testid="client-id" />
                     <FieldMsg action=save field="clientId" />
                 </label>
-                <label class:hidden=move || !oauth()>
+                <label class="oauth-only">
                     "Client Secret"
-                    <input type="password" name="client_secret" bind:value=client_secret autocomplete="new-password" data-testid="client-secret" />
+                    <input type="password" name="client_secret" autocomplete="new-password" data-testid="client-secret" />
                     <span class="muted small">{client_hint}</span>
                     <FieldMsg action=save field="clientSecret" />
                 </label>
-                <label class:hidden=move || !oauth()>
-                    "Scope" <input type="text" name="scope" bind:value=scope data-testid="scope" />
+                <label class="oauth-only">
+                    "Scope" <input type="text" name="scope" value=c.scope.clone().unwrap_or_default() data-testid="scope" />
                 </label>
                 <div class="form-actions">
-                    <button type="button" on:click=run_test data-testid="test-connection">
-                        "Test Connection"
-                    </button>
-                    " "
                     <button type="submit" class="primary" data-testid="save-credentials">
                         "Save"
                     </button>
                     " "
-                    {saved}
+                    {saved_note("credentials", "credentials-saved")}
                 </div>
+                <TestConnectionPanel id=id.clone() />
             </ActionForm>
+        </section>
+    }
+}
+
+/// Test Connection (an island inside the credentials form): tests what the form holds now, saved or
+/// not, and shows the answer below it. Without JavaScript the button is not offered.
+#[island]
+fn TestConnectionPanel(id: String) -> impl IntoView {
+    let test = ServerAction::<TestConnection>::new();
+    let anchor = NodeRef::<leptos::html::Div>::new();
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
+    let run_test = move |_| {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(form) = anchor.get_untracked().and_then(|el| el.closest("form").ok().flatten()) else { return };
+        let Ok(data) = leptos::web_sys::FormData::new_with_form(form.unchecked_ref()) else { return };
+        let field = |name: &str| data.get(name).as_string().unwrap_or_default();
+        test.dispatch(TestConnection {
+            id: id.clone(),
+            auth: field("auth"),
+            tenant_url: field("tenant_url"),
+            secret_token: field("secret_token"),
+            token_url: field("token_url"),
+            client_id: field("client_id"),
+            client_secret: field("client_secret"),
+            scope: field("scope"),
+        });
+    };
+    view! {
+        <div class="test-connection wide" node_ref=anchor>
+            <button type="button" hidden=move || !live.get() on:click=run_test data-testid="test-connection">
+                "Test Connection"
+            </button>
             <div aria-live="polite">
                 {move || test.pending().get().then(|| view! { <p class="muted">"Testing the connection…"</p> })}
                 {move || match test.value().get() {
                     Some(Ok(r)) => Some(view! { <ConnectionResult report=r /> }.into_any()),
-                    Some(Err(e)) if crate::api::field_errors(&e).is_empty() => Some(view! { <ErrorBox message=error_text(&e) /> }.into_any()),
-                    _ => None,
+                    Some(Err(e)) => {
+                        let fields = crate::api::field_errors(&e);
+                        let message = if fields.is_empty() {
+                            error_text(&e)
+                        } else {
+                            fields.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+                        };
+                        Some(view! { <ErrorBox message /> }.into_any())
+                    }
+                    None => None,
                 }}
             </div>
-        </section>
+        </div>
     }
 }
 
@@ -557,15 +574,12 @@ fn ConnectionResult(report: ConnectionReport) -> impl IntoView {
     }
 }
 
-/// The Settings section (an island: it says "Saved." and shows errors without reloading).
-#[island]
+/// The Settings section.
+#[component]
 fn SettingsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
     let save = ServerAction::<SaveSettings>::new();
     let s = config.settings;
-    let saved = move || {
-        matches!(save.value().get(), Some(Ok(())))
-            .then(|| view! { <span class="ok-text" role="status" data-testid="settings-saved">"Saved."</span> })
-    };
+    let saved = saved_note("settings", "settings-saved");
     view! {
         <section class="panel">
             <h3>"Settings"</h3>
@@ -626,142 +640,164 @@ fn SettingsForm(id: String, config: ProvisioningConfig) -> impl IntoView {
     }
 }
 
-/// Provision on demand: pick a user (or a group of at most 5 members), run, see every step.
+/// Provision on demand: pick a user (or a group of at most 5 members), run, see every step. The form
+/// is a plain POST; the server function comes back here with `?run=<its id>`, and the page shows that
+/// run's entries from the provisioning logs (with or without JavaScript).
 #[component]
 pub fn OnDemandPage() -> impl IntoView {
     let id = app_id();
+    let q = use_query_map();
+    let run = ServerAction::<ProvisionOnDemand>::new();
+    let result = Resource::new(
+        move || (id(), q.read().get("run")),
+        |(id, run)| async move {
+            match run {
+                Some(run) => on_demand_run(id, run).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let typed = q.read_untracked().get("object").unwrap_or_default();
     view! {
         <h2>"Provision on demand"</h2>
         <p class="muted">
             "Provisions one user, or a group with up to 5 members, now, with the app's mappings and scoping filters, and shows each step: scope, match, attribute mapping and the app's answer."
         </p>
-        <OnDemandPanel id=id() />
-    }
-}
-
-/// The on-demand form with user suggestions, and the steps of the last run (an island).
-#[island]
-fn OnDemandPanel(id: String) -> impl IntoView {
-    let run = ServerAction::<ProvisionOnDemand>::new();
-    let (typed, set_typed) = signal(String::new());
-    view! {
         <ActionForm action=run attr:class="form-row" attr:data-testid="on-demand-form">
             <input type="hidden" name="id" value=id />
             <label>
-                "User or group"
-                <input
-                    type="text"
-                    name="object"
-                    required
-                    list="on-demand-users"
-                    placeholder="User principal name, group name, or id"
-                    on:input=move |ev| set_typed.set(event_target_value(&ev))
-                    data-testid="on-demand-input"
-                />
-                <FieldMsg action=run field="object" />
+                "User or group" <ObjectInput value=typed /> <FieldMsg action=run field="object" />
             </label>
             <button type="submit" class="primary" data-testid="on-demand-run">
                 "Provision"
             </button>
         </ActionForm>
-        <crate::components::UserSuggestions list_id="on-demand-users" typed />
-        {move || run.pending().get().then(|| view! { <p class="muted">"Provisioning…"</p> })}
         {move || match run.value().get() {
-            Some(Ok(entries)) => {
-                Some(
-                    view! {
+            Some(Err(e)) if crate::api::field_errors(&e).is_empty() => Some(view! { <ErrorBox message=error_text(&e) /> }),
+            _ => None,
+        }}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match result.await {
+                    Ok(Some(entries)) => view! {
                         <div class="log-entries" data-testid="on-demand-result">
                             {entries.into_iter().map(|entry| view! { <LogEntryCard entry open=true /> }).collect_view()}
                         </div>
                     }
-                        .into_any(),
-                )
-            }
-            Some(Err(e)) if crate::api::field_errors(&e).is_empty() => Some(view! { <ErrorBox message=error_text(&e) /> }.into_any()),
-            _ => None,
-        }}
+                    .into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The on-demand object field, with directory users suggested as the admin types (an island);
+/// without JavaScript a plain text field.
+#[island]
+fn ObjectInput(value: String) -> impl IntoView {
+    let (typed, set_typed) = signal(String::new());
+    view! {
+        <input
+            type="text"
+            name="object"
+            required
+            value=value
+            list="on-demand-users"
+            autocomplete="off"
+            placeholder="User principal name, group name, or id"
+            on:input=move |ev| set_typed.set(event_target_value(&ev))
+            data-testid="on-demand-input"
+        />
+        <crate::components::UserSuggestions list_id="on-demand-users" typed />
     }
 }
 
 /// Preview: what the next cycle would do (counts and a filterable list), sending nothing that changes
-/// the app.
+/// the app. A GET form (`?run=1`, and `&show=<action>` to filter), rendered by the server.
 #[component]
 pub fn PreviewPage() -> impl IntoView {
     let id = app_id();
+    let q = use_query_map();
+    let result = Resource::new(
+        move || (id(), q.read().get("run").is_some()),
+        |(id, run)| async move {
+            if run {
+                preview_cycle(id).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
     view! {
         <h2>"Preview the next cycle"</h2>
         <p class="muted">
             "Evaluates up to 500 objects as the next cycle would (scope, match, mapping) and lists what it would send. Only reads are sent to the app."
         </p>
-        <PreviewPanel id=id() />
-    }
-}
-
-/// The preview's run button, counts and filterable list (an island).
-#[island]
-fn PreviewPanel(id: String) -> impl IntoView {
-    let run = ServerAction::<PreviewCycle>::new();
-    let filter = RwSignal::new(String::from("all"));
-    view! {
-        <ActionForm action=run attr:class="form-row" attr:data-testid="preview-form">
-            <input type="hidden" name="id" value=id />
+        <form method="get" class="form-row" data-testid="preview-form">
+            <input type="hidden" name="run" value="1" />
             <button type="submit" class="primary" data-testid="preview-run">
                 "Run preview"
             </button>
-        </ActionForm>
-        <ActionError action=run />
-        {move || run.pending().get().then(|| view! { <p class="muted">"Evaluating…"</p> })}
-        {move || {
-            run.value()
-                .get()
-                .and_then(Result::ok)
-                .map(|entries| {
-                    let count = |a: LogAction| entries.iter().filter(|e| e.action == a).count();
-                    let failed = entries.iter().filter(|e| e.status == LogStatus::Failure).count();
-                    let tiles = [
-                        ("all", "Objects", entries.len()),
-                        ("Create", "Creates", count(LogAction::Create)),
-                        ("Update", "Updates", count(LogAction::Update)),
-                        ("Disable", "Disables", count(LogAction::Disable)),
-                        ("Delete", "Deletes", count(LogAction::Delete)),
-                        ("Skip", "Skips", count(LogAction::Skip)),
-                        ("Failure", "Failures", failed),
-                    ]
-                        .into_iter()
-                        .map(|(key, label, n)| {
-                            view! {
-                                <button
-                                    type="button"
-                                    class="stat"
-                                    class:selected=move || filter.get() == key
-                                    aria-pressed=move || (filter.get() == key).to_string()
-                                    on:click=move |_| filter.set(key.to_string())
-                                    data-testid=format!("preview-{key}")
-                                >
-                                    <strong>{n}</strong>
-                                    <span>{label}</span>
-                                </button>
-                            }
-                        })
-                        .collect_view();
-                    let list = entries.clone();
-                    view! {
-                        <div class="stats" data-testid="preview-counts">
-                            {tiles}
-                        </div>
-                        <div class="log-entries" data-testid="preview-result">
-                            {move || {
-                                let f = filter.get();
-                                list.iter()
-                                    .filter(|e| f == "all" || e.action.as_str() == f || (f == "Failure" && e.status == LogStatus::Failure))
-                                    .cloned()
-                                    .map(|entry| view! { <LogEntryCard entry open=false /> })
-                                    .collect_view()
-                            }}
-                        </div>
+        </form>
+        <Transition fallback=|| view! { <p class="muted">"Evaluating…"</p> }>
+            {move || Suspend::new(async move {
+                match result.await {
+                    Ok(Some(entries)) => {
+                        let show = q.read_untracked().get("show").unwrap_or_else(|| "all".into());
+                        view! { <PreviewResult entries show /> }.into_any()
                     }
-                })
-        }}
+                    Ok(None) => ().into_any(),
+                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The preview's counts (each a link that filters the list to it) and its entries.
+#[component]
+fn PreviewResult(entries: Vec<LogEntry>, show: String) -> impl IntoView {
+    let count = |a: LogAction| entries.iter().filter(|e| e.action == a).count();
+    let failed = entries.iter().filter(|e| e.status == LogStatus::Failure).count();
+    let tiles = [
+        ("all", "Objects", entries.len()),
+        ("Create", "Creates", count(LogAction::Create)),
+        ("Update", "Updates", count(LogAction::Update)),
+        ("Disable", "Disables", count(LogAction::Disable)),
+        ("Delete", "Deletes", count(LogAction::Delete)),
+        ("Skip", "Skips", count(LogAction::Skip)),
+        ("Failure", "Failures", failed),
+    ]
+    .into_iter()
+    .map(|(key, label, n)| {
+        let selected = show == key;
+        view! {
+            <a
+                href=format!("?run=1&show={key}")
+                class=if selected { "stat selected" } else { "stat" }
+                aria-current=selected.then_some("true")
+                data-testid=format!("preview-{key}")
+            >
+                <strong>{n}</strong>
+                <span>{label}</span>
+            </a>
+        }
+    })
+    .collect_view();
+    let list = entries
+        .into_iter()
+        .filter(|e| show == "all" || e.action.as_str() == show || (show == "Failure" && e.status == LogStatus::Failure))
+        .map(|entry| view! { <LogEntryCard entry open=false /> })
+        .collect_view();
+    view! {
+        <div class="stats" data-testid="preview-counts">
+            {tiles}
+        </div>
+        <div class="log-entries" data-testid="preview-result">
+            {list}
+        </div>
     }
 }
 
