@@ -1,6 +1,6 @@
 //! Shared components: the signed-in layout, error boxes, pagers and query-string helpers.
 
-use crate::api::{current_admin, error_text, list_users, Logout, Me};
+use crate::api::{current_admin, error_text, suggest_users, Logout, Me};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::params::ParamsMap;
@@ -187,7 +187,7 @@ pub fn UserSuggestions(list_id: &'static str, typed: ReadSignal<String>) -> impl
             if q.trim().chars().count() < 2 {
                 return Vec::new();
             }
-            list_users(Some(q), None, None, None, false).await.map(|p| p.items).unwrap_or_default()
+            suggest_users(q).await.unwrap_or_default()
         },
     );
     view! {
@@ -197,7 +197,7 @@ pub fn UserSuggestions(list_id: &'static str, typed: ReadSignal<String>) -> impl
                     suggestions
                         .await
                         .into_iter()
-                        .map(|u| view! { <option value=u.user_principal_name.clone()>{u.display_name.clone()}</option> })
+                        .map(|u| view! { <option value=u.upn>{u.name}</option> })
                         .collect_view()
                 })}
             </Transition>

@@ -201,6 +201,28 @@ pub async fn list_users(
     provisio::service::directory::list_users(&store, &actor, &q).await.map_err(ssr::err)
 }
 
+/// A user as the suggestion lists offer it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserChoice {
+    /// The user principal name (what the field takes).
+    pub upn: String,
+    /// The display name (shown beside it).
+    pub name: String,
+}
+
+/// Up to 10 users whose name or user principal name starts with `prefix` (at least 2 characters),
+/// for the fields that take a user.
+#[server]
+pub async fn suggest_users(prefix: String) -> Result<Vec<UserChoice>, ServerFnError> {
+    let (store, actor) = ssr::ctx().await?;
+    if prefix.trim().chars().count() < 2 {
+        return Ok(Vec::new());
+    }
+    let q = provisio::model::UserQuery { search: Some(prefix.trim().to_string()), top: Some(10), ..Default::default() };
+    let page = provisio::service::directory::list_users(&store, &actor, &q).await.map_err(ssr::err)?;
+    Ok(page.items.into_iter().map(|u| UserChoice { upn: u.user_principal_name, name: u.display_name }).collect())
+}
+
 /// The departments in use.
 #[server]
 pub async fn list_departments() -> Result<Vec<String>, ServerFnError> {

@@ -61,6 +61,89 @@ pub async fn provisioning_status(id: String) -> Result<StatusView, ServerFnError
     Ok(provisio::service::provisioning::status_view(&store, &actor, &id).await.map_err(ssr::err)?.into())
 }
 
+/// The live part of the overview, computed on the server: what the status island shows, as text and
+/// numbers, so the browser needs no dates, job types or formatting code.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveStatusView {
+    /// What, when it changes, needs the whole overview rendered again (on/off, quarantine, staged
+    /// deletions).
+    pub shape: String,
+    /// The status badge's label and CSS class.
+    pub badge: (String, String),
+    /// "Initial cycle running.", "Incremental cycle completed …", "No cycle has run yet.".
+    pub line: String,
+    /// Whether a cycle runs now.
+    pub running: bool,
+    /// Objects processed in this cycle, and in scope.
+    pub processed: u64,
+    /// Objects in scope (at least `processed`).
+    pub total: u64,
+    /// Created, updated, disabled, deleted, skipped, failed: this cycle's while it runs, else the last one's.
+    pub counts: [u64; 6],
+    /// "Complete" / "Not complete".
+    pub initial_cycle: String,
+    /// The first cycle's time, or "—".
+    pub first_cycle: String,
+    /// The last cycle's time, or "—".
+    pub last_cycle: String,
+    /// The last cycle's duration, or "—".
+    pub last_duration: String,
+    /// "Running now", or the next cycle's time.
+    pub next_cycle: String,
+    /// Users the job manages.
+    pub users_managed: u64,
+    /// Groups the job manages.
+    pub groups_managed: u64,
+    /// Objects waiting for a retry.
+    pub escrowed: u64,
+}
+
+impl From<&provisio::sync::job::JobStatus> for LiveStatusView {
+    fn from(s: &provisio::sync::job::JobStatus) -> LiveStatusView {
+        use crate::components::{fmt_duration, fmt_time};
+        use provisio::sync::job::{CycleKind, JobState};
+        let running = s.state == JobState::Running;
+        let line = match (s.state, s.cycle_kind) {
+            (JobState::Running, Some(CycleKind::Initial)) => "Initial cycle running.".to_string(),
+            (JobState::Running, _) => "Incremental cycle running.".to_string(),
+            (_, Some(k)) if s.last_cycle_at.is_some() => format!(
+                "{} cycle completed {}.",
+                if k == CycleKind::Initial { "Initial" } else { "Incremental" },
+                fmt_time(s.last_cycle_at),
+            ),
+            _ if s.last_cycle_at.is_some() => format!("Last cycle completed {}.", fmt_time(s.last_cycle_at)),
+            _ => "No cycle has run yet.".to_string(),
+        };
+        let c = if running { s.progress.counts } else { s.last_counts };
+        let (label, class) = crate::pages::status_badge(s);
+        LiveStatusView {
+            shape: format!("{}|{}|{}", s.enabled, s.quarantine.as_ref().map(|q| q.reason.as_str()).unwrap_or(""), s.staged_deletions),
+            badge: (label.to_string(), class.to_string()),
+            line,
+            running,
+            processed: s.progress.processed,
+            total: s.progress.total.max(s.progress.processed),
+            counts: [c.created, c.updated, c.disabled, c.deleted, c.skipped, c.failed],
+            initial_cycle: if s.initial_cycle_complete { "Complete" } else { "Not complete" }.to_string(),
+            first_cycle: fmt_time(s.first_cycle_at),
+            last_cycle: fmt_time(s.last_cycle_at),
+            last_duration: s.last_cycle_ms.map(fmt_duration).unwrap_or_else(|| "—".into()),
+            next_cycle: if running { "Running now".to_string() } else { fmt_time(s.next_run_at) },
+            users_managed: s.users_managed,
+            groups_managed: s.groups_managed,
+            escrowed: s.escrowed,
+        }
+    }
+}
+
+/// The live part of the job's status (polled every second by the overview's status island).
+#[server]
+pub async fn live_status(id: String) -> Result<LiveStatusView, ServerFnError> {
+    let (store, actor) = ssr::ctx().await?;
+    let v = provisio::service::provisioning::status_view(&store, &actor, &id).await.map_err(ssr::err)?;
+    Ok(LiveStatusView::from(&v.status))
+}
+
 /// A job action from the overview blade: `start`, `stop`, `restart`, `reset` (restart and break the
 /// links), `allow` or `reject` (the staged deletions). Destructive ones need `confirm=yes`.
 #[server]

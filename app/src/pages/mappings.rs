@@ -735,7 +735,21 @@ pub fn AttributeEditorPage() -> impl IntoView {
                         data,
                         move |v| {
                             let target = q.read_untracked().get("target").unwrap_or_default();
-                            view! { <AttributeForm id=id() object=o view=v target /> }
+                            let (m, schema) = parts(&v, o);
+                            let existing = (!target.is_empty()).then(|| m.attributes.iter().find(|a| a.target.eq_ignore_ascii_case(&target)).cloned());
+                            let targets: Vec<TargetChoice> = schema
+                                .attributes
+                                .iter()
+                                .map(|t| TargetChoice { name: t.name.clone(), required: t.required, primary_key: t.primary_key })
+                                .collect();
+                            match existing {
+                                Some(None) => view! {
+                                    <ErrorBox message=format!("{} has no mapping of {target}; it may have been deleted.", m.name) />
+                                    <a href=format!("/apps/{}/provisioning/mappings/{}", id(), object_key(o))>"Back to the mapping"</a>
+                                }
+                                .into_any(),
+                                existing => view! { <AttributeForm id=id() object=o mapping_name=m.name.clone() existing=existing.flatten() targets /> }.into_any(),
+                            }
                         },
                     )
                     .into_any()
@@ -744,25 +758,31 @@ pub fn AttributeEditorPage() -> impl IntoView {
     }
 }
 
+/// A target attribute as the Edit Attribute form offers it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TargetChoice {
+    /// The attribute's SCIM path.
+    pub name: String,
+    /// Whether the target requires it.
+    pub required: bool,
+    /// Whether it is the target's key (never mapped).
+    pub primary_key: bool,
+}
+
 /// The form itself: an island, for the mapping type's fields and the expression checked as it is typed.
 #[island]
-fn AttributeForm(id: String, object: ObjectType, view: MappingsView, target: String) -> impl IntoView {
+fn AttributeForm(
+    id: String,
+    object: ObjectType,
+    mapping_name: String,
+    existing: Option<AttributeMapping>,
+    targets: Vec<TargetChoice>,
+) -> impl IntoView {
     let save = ServerAction::<SaveAttributeMapping>::new();
     let key = object_key(object);
-    let (m, schema) = parts(&view, object);
     let base = format!("/apps/{id}/provisioning/mappings/{key}");
-    let existing = (!target.is_empty()).then(|| m.attributes.iter().find(|a| a.target.eq_ignore_ascii_case(&target)).cloned());
-    let (a, adding) = match existing {
-        Some(Some(a)) => (a, false),
-        Some(None) => {
-            return view! {
-                <ErrorBox message=format!("{} has no mapping of {target}; it may have been deleted.", m.name) />
-                <a href=base>"Back to the mapping"</a>
-            }
-            .into_any()
-        }
-        None => (AttributeMapping::direct("", ""), true),
-    };
+    let adding = existing.is_none();
+    let a = existing.unwrap_or_else(|| AttributeMapping::direct("", ""));
     let errors = field_errors_of(save);
     let live = hydrated();
     let kind = RwSignal::new(type_label(a.mapping_type).to_string());
@@ -796,8 +816,7 @@ fn AttributeForm(id: String, object: ObjectType, view: MappingsView, target: Str
     let target_options = {
         let locked = a.required;
         let current = a.target.clone();
-        let rows: Vec<_> =
-            schema.attributes.iter().filter(|t| !t.primary_key && (!locked || t.name.eq_ignore_ascii_case(&current))).cloned().collect();
+        let rows: Vec<_> = targets.into_iter().filter(|t| !t.primary_key && (!locked || t.name.eq_ignore_ascii_case(&current))).collect();
         let unknown = (!current.is_empty() && !rows.iter().any(|t| t.name.eq_ignore_ascii_case(&current))).then(|| current.clone());
         view! {
             {(!locked).then(|| view! { <option value="" selected=current.is_empty()>"Choose a target attribute"</option> })}
@@ -821,7 +840,7 @@ fn AttributeForm(id: String, object: ObjectType, view: MappingsView, target: Str
         <nav class="crumbs" aria-label="Mappings">
             <a href=format!("/apps/{id}/provisioning/mappings")>"Mappings"</a>
             " › "
-            <a href=base.clone()>{m.name.clone()}</a>
+            <a href=base.clone()>{mapping_name}</a>
             " › "
             <span aria-current="page">{if adding { "Add New Mapping".to_string() } else { a.target.clone() }}</span>
         </nav>

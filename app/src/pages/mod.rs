@@ -12,7 +12,7 @@ mod provisioning;
 mod users;
 
 pub use admin::{AdminsPage, AuditPage};
-pub use apps::{AppLayout, AppOverviewPage, AppUsersPage, AppsPage, NewAppPage};
+pub use apps::{status_badge, AppLayout, AppOverviewPage, AppUsersPage, AppsPage, NewAppPage};
 pub use expressions::ExpressionsPage;
 pub use groups::{GroupPage, GroupsPage};
 pub use import::ImportPage;

@@ -5,15 +5,14 @@
 
 use crate::api::error_text;
 use crate::api::provisioning::{
-    get_provisioning, on_demand_run, preview_cycle, provisioning_status, JobAction, ProvisionOnDemand, SaveCredentials, SaveMode,
-    SaveSettings, StatusView, TestConnection,
+    get_provisioning, live_status, on_demand_run, preview_cycle, provisioning_status, JobAction, LiveStatusView, ProvisionOnDemand,
+    SaveCredentials, SaveMode, SaveSettings, StatusView, TestConnection,
 };
-use crate::components::{fmt_duration, fmt_time, ActionError, ErrorBox, FieldMsg};
+use crate::components::{fmt_time, ActionError, ErrorBox, FieldMsg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use provisio::apps::{AuthKind, ProvisioningConfig, ProvisioningMode, SyncScope};
 use provisio::connector::ConnectionReport;
-use provisio::sync::job::{CycleKind, JobState};
 use provisio::sync::log::{LogAction, LogEntry, LogStatus};
 use std::time::Duration;
 
@@ -177,20 +176,16 @@ fn StatusBlade(id: String, view: StatusView) -> impl IntoView {
                 </div>
             </section>
         })}
-        <LiveStatus id=id.clone() view=view.clone() />
+        <LiveStatus id=id.clone() view=LiveStatusView::from(&view.status) />
     }
 }
 
-/// What, when it changes, needs the whole overview again (buttons, quarantine, staged deletions).
-fn shape(v: &StatusView) -> (bool, Option<String>, u64) {
-    (v.status.enabled, v.status.quarantine.as_ref().map(|q| q.reason.clone()), v.status.staged_deletions as u64)
-}
-
 /// The current cycle's status, progress bar and counts, and the statistics to date: an island that
-/// asks for the status every second until the page is left. When the job is turned on or off, enters
-/// or leaves quarantine, or stages deletions, it reloads the page (in place) for the parts around it.
+/// asks for them every second until the page is left. When the job is turned on or off, enters or
+/// leaves quarantine, or stages deletions, it reloads the page (in place) for the parts around it.
+/// The server computes what it shows ([`LiveStatusView`]), so the browser formats nothing.
 #[island]
-fn LiveStatus(id: String, view: StatusView) -> impl IntoView {
+fn LiveStatus(id: String, view: LiveStatusView) -> impl IntoView {
     let live = RwSignal::new(view);
     let anchor = NodeRef::<leptos::html::Section>::new();
     let timer = StoredValue::new(None::<IntervalHandle>);
@@ -206,12 +201,11 @@ fn LiveStatus(id: String, view: StatusView) -> impl IntoView {
             }
             let id = id.clone();
             leptos::task::spawn_local(async move {
-                let Ok(s) = provisioning_status(id).await else { return };
-                let Some(before) = live.try_with_untracked(shape) else { return };
-                if shape(&s) != before {
-                    crate::components::reload_page();
-                } else if live.try_with_untracked(|v| *v != s) == Some(true) {
-                    live.set(s);
+                let Ok(s) = live_status(id).await else { return };
+                match live.try_with_untracked(|v| (v.shape != s.shape, *v != s)) {
+                    Some((true, _)) => crate::components::reload_page(),
+                    Some((false, true)) => live.set(s),
+                    _ => {}
                 }
             });
         };
@@ -219,39 +213,17 @@ fn LiveStatus(id: String, view: StatusView) -> impl IntoView {
             timer.set_value(Some(h));
         }
     });
-    let st = move || live.with(|v| v.status.clone());
-    let running = move || live.with(|v| v.status.state == JobState::Running);
+    let text = move |f: fn(&LiveStatusView) -> String| move || live.with(f);
     view! {
         <section class="panel" data-testid="cycle-status">
             <h2>"Current cycle status"</h2>
             <p data-testid="job-state">
-                {move || {
-                    let s = st();
-                    let (label, class) = super::apps::status_badge(&s);
-                    view! { <span class=format!("badge {class}")>{label}</span> }
-                }}
-                " "
-                {move || {
-                    let s = st();
-                    match (s.state, s.cycle_kind) {
-                        (JobState::Running, Some(CycleKind::Initial)) => "Initial cycle running.".to_string(),
-                        (JobState::Running, _) => "Incremental cycle running.".to_string(),
-                        (_, Some(k)) if s.last_cycle_at.is_some() => {
-                            format!(
-                                "{} cycle completed {}.",
-                                if k == CycleKind::Initial { "Initial" } else { "Incremental" },
-                                fmt_time(s.last_cycle_at),
-                            )
-                        }
-                        _ if s.last_cycle_at.is_some() => format!("Last cycle completed {}.", fmt_time(s.last_cycle_at)),
-                        _ => "No cycle has run yet.".to_string(),
-                    }
-                }}
+                {move || live.with(|v| view! { <span class=format!("badge {}", v.badge.1)>{v.badge.0.clone()}</span> })} " "
+                {text(|v| v.line.clone())}
             </p>
             {move || {
-                let p = live.with(|v| v.status.progress);
-                let (done, total) = (p.processed, p.total.max(p.processed));
-                let pct = (done * 100).checked_div(total).unwrap_or(if running() { 0 } else { 100 });
+                let (done, total, running) = live.with(|v| (v.processed, v.total, v.running));
+                let pct = (done * 100).checked_div(total).unwrap_or(if running { 0 } else { 100 });
                 view! {
                     <div class="progress-row">
                         <progress
@@ -270,18 +242,12 @@ fn LiveStatus(id: String, view: StatusView) -> impl IntoView {
             }}
             <div class="stats" data-testid="counts">
                 {move || {
-                    let s = st();
-                    let c = if s.state == JobState::Running { s.progress.counts } else { s.last_counts };
-                    [
-                        ("Created", c.created, "created"),
-                        ("Updated", c.updated, "updated"),
-                        ("Disabled", c.disabled, "disabled"),
-                        ("Deleted", c.deleted, "deleted"),
-                        ("Skipped", c.skipped, "skipped"),
-                        ("Failed", c.failed, "failed"),
-                    ]
+                    let c = live.with(|v| v.counts);
+                    ["Created", "Updated", "Disabled", "Deleted", "Skipped", "Failed"]
                         .into_iter()
-                        .map(|(label, n, key)| {
+                        .zip(c)
+                        .map(|(label, n)| {
+                            let key = label.to_ascii_lowercase();
                             view! {
                                 <div class=format!("stat {key}") data-testid=format!("count-{key}")>
                                     <strong>{n}</strong>
@@ -297,21 +263,21 @@ fn LiveStatus(id: String, view: StatusView) -> impl IntoView {
             <h2>"Statistics to date"</h2>
             <dl class="props" data-testid="sync-details">
                 <dt>"Initial cycle"</dt>
-                <dd>{move || if st().initial_cycle_complete { "Complete" } else { "Not complete" }}</dd>
+                <dd>{text(|v| v.initial_cycle.clone())}</dd>
                 <dt>"First cycle"</dt>
-                <dd>{move || fmt_time(st().first_cycle_at)}</dd>
+                <dd>{text(|v| v.first_cycle.clone())}</dd>
                 <dt>"Last cycle"</dt>
-                <dd>{move || fmt_time(st().last_cycle_at)}</dd>
+                <dd>{text(|v| v.last_cycle.clone())}</dd>
                 <dt>"Last cycle's duration"</dt>
-                <dd>{move || st().last_cycle_ms.map(fmt_duration).unwrap_or_else(|| "—".into())}</dd>
+                <dd>{text(|v| v.last_duration.clone())}</dd>
                 <dt>"Next cycle"</dt>
-                <dd>{move || if running() { "Running now".to_string() } else { fmt_time(st().next_run_at) }}</dd>
+                <dd>{text(|v| v.next_cycle.clone())}</dd>
                 <dt>"Users managed"</dt>
-                <dd data-testid="users-managed">{move || st().users_managed}</dd>
+                <dd data-testid="users-managed">{move || live.with(|v| v.users_managed)}</dd>
                 <dt>"Groups managed"</dt>
-                <dd>{move || st().groups_managed}</dd>
+                <dd>{move || live.with(|v| v.groups_managed)}</dd>
                 <dt>"Waiting for a retry (escrow)"</dt>
-                <dd>{move || st().escrowed}</dd>
+                <dd>{move || live.with(|v| v.escrowed)}</dd>
             </dl>
         </section>
     }
