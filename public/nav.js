@@ -17,7 +17,23 @@
     }
   }
 
-  async function navigate(href, { push = true, hash = '', body = null } = {}) {
+  // A form that failed comes back with the error in the URL (`__err`) and the saved values: put back
+  // what was typed, so only the mistake needs fixing (secrets and files are not put back).
+  function restoreTyped(typed) {
+    const form = [...document.forms].find((f) => f.getAttribute('action') === typed.action);
+    if (!form) return;
+    const values = new Map();
+    for (const [k, v] of typed.entries) values.set(k, [...(values.get(k) || []), v]);
+    for (const el of form.elements) {
+      if (!el.name || ['hidden', 'password', 'file', 'submit', 'button', 'reset'].includes(el.type)) continue;
+      const vs = values.get(el.name) || [];
+      if (el.type === 'checkbox' || el.type === 'radio') el.checked = vs.includes(el.value);
+      else if (el.tagName === 'SELECT' && el.multiple) for (const o of el.options) o.selected = vs.includes(o.value);
+      else if (vs.length) el.value = vs[0];
+    }
+  }
+
+  async function navigate(href, { push = true, hash = '', body = null, typed = null } = {}) {
     const n = ++current;
     document.documentElement.dataset.hydrated = 'false';
     let resp;
@@ -43,6 +59,7 @@
     const url = resp.url + hash;
     if (push) window.history.pushState({ provisio: true }, '', url);
     else window.history.replaceState({ provisio: true }, '', url);
+    if (typed && new URL(resp.url).searchParams.has('__err')) restoreTyped(typed);
     if (hash) document.getElementById(decodeURIComponent(hash.slice(1)))?.scrollIntoView();
     else if (push) window.scrollTo(0, 0);
     hydrateIslands(document.body);
@@ -86,7 +103,7 @@
       action.search = params.toString();
       navigate(action.href);
     } else {
-      navigate(action.href, { body: params });
+      navigate(action.href, { body: params, typed: { action: form.getAttribute('action'), entries: [...params] } });
     }
   });
 

@@ -7,9 +7,12 @@ test('the expression builder checks as you type (in the browser) and evaluates f
   page.on('pageerror', (e) => errors.push(String(e)));
 
   await signIn(page);
+  // Navigation is client-side: the page is swapped in place, the document (and its wasm) stays.
+  await page.evaluate(() => { (window as unknown as { stayed: boolean }).stayed = true; });
   await page.getByRole('link', { name: 'Expression builder' }).first().click();
   await expect(page).toHaveURL(/\/expressions$/);
   await hydrated(page);
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
   // The live check appears once the page has hydrated (it is the wasm build of the engine's checker).
   const live = page.getByTestId('expr-live');
   await expect(live).toContainText('checked as you type');
@@ -41,6 +44,8 @@ test('the expression builder checks as you type (in the browser) and evaluates f
   await user.fill('ada.fernandez@contoso.example');
   await page.getByTestId('evaluate').click();
   await expect(page).toHaveURL(/expression=Join/);
+  // The GET form is followed in place too.
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
   await expect(page.getByTestId('expr-value')).toHaveText('"Ada.Fernández"');
   await expect(page.getByTestId('expr-type')).toHaveText('String');
   await expect(page.getByTestId('expr-attributes')).toContainText('[givenName]');

@@ -131,6 +131,14 @@ test('newcomer: gallery app to provisioned users, against scim2-server', async (
   await hydrated(page);
   await expect(page.getByTestId('secret-token-hint')).toContainText('cdef');
   expect(await page.content()).not.toContain(TOKEN);
+  // A mistake is named next to its field, and what was typed stays in the form.
+  await page.getByTestId('interval-minutes').fill('0');
+  await page.getByTestId('notification-email').fill('ops@contoso.example');
+  await page.getByTestId('save-settings').click();
+  await expect(page.locator('.field-error[data-field="intervalMinutes"]')).toBeVisible();
+  await expect(page.getByTestId('interval-minutes')).toHaveValue('0');
+  await expect(page.getByTestId('notification-email')).toHaveValue('ops@contoso.example');
+  await page.getByTestId('interval-minutes').fill('40');
   // Continuous mode: a directory change reaches the app within seconds.
   await page.getByTestId('continuous').check();
   await page.getByTestId('save-settings').click();

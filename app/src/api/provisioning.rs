@@ -379,3 +379,63 @@ pub(crate) async fn resolve_object(
         None => Err(ServiceError::invalid(field, format!("no user or group is named '{p}'"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::LiveStatusView;
+    use provisio::sync::job::{Counts, CycleKind, JobState, JobStatus, Progress, Quarantine};
+
+    fn status() -> JobStatus {
+        JobStatus {
+            enabled: true,
+            state: JobState::Running,
+            cycle_kind: Some(CycleKind::Initial),
+            cycle_id: Some("c1".into()),
+            progress: Progress { processed: 40, total: 100, counts: Counts { created: 30, failed: 2, ..Default::default() } },
+            last_counts: Counts { updated: 7, ..Default::default() },
+            initial_cycle_complete: false,
+            quarantine: None,
+            staged_deletions: 0,
+            first_cycle_at: None,
+            last_cycle_at: None,
+            last_cycle_ms: Some(12_400),
+            next_run_at: None,
+            users_managed: 25,
+            groups_managed: 3,
+            escrowed: 1,
+        }
+    }
+
+    #[test]
+    fn the_live_view_shows_the_running_cycle_and_its_counts() {
+        let v = LiveStatusView::from(&status());
+        assert_eq!(v.line, "Initial cycle running.");
+        assert_eq!(v.badge, ("Running".to_string(), "info".to_string()));
+        assert!(v.running);
+        assert_eq!((v.processed, v.total), (40, 100));
+        assert_eq!(v.counts, [30, 0, 0, 0, 0, 2], "this cycle's counts while it runs");
+        assert_eq!(v.next_cycle, "Running now");
+        assert_eq!(v.last_duration, "12.4 s");
+        assert_eq!(v.initial_cycle, "Not complete");
+    }
+
+    #[test]
+    fn the_live_view_changes_shape_when_the_page_around_it_must_change() {
+        let running = LiveStatusView::from(&status());
+        let mut idle = status();
+        idle.state = JobState::Idle;
+        let idle = LiveStatusView::from(&idle);
+        assert_eq!(idle.counts, [0, 7, 0, 0, 0, 0], "the last cycle's counts once it ended");
+        assert_eq!(idle.shape, running.shape, "a cycle ending needs no reload");
+        let mut off = status();
+        off.enabled = false;
+        assert_ne!(LiveStatusView::from(&off).shape, running.shape);
+        let mut quarantined = status();
+        quarantined.quarantine =
+            Some(Quarantine { reason: "401".into(), detail: String::new(), recommendation: String::new(), since: None });
+        assert_ne!(LiveStatusView::from(&quarantined).shape, running.shape);
+        let mut staged = status();
+        staged.staged_deletions = 600;
+        assert_ne!(LiveStatusView::from(&staged).shape, running.shape);
+    }
+}
