@@ -24,3 +24,32 @@ export async function signIn(page: Page, opts: { username?: string; password?: s
   await expect(page.getByTestId('me')).toContainText(username);
   if (opts.js ?? true) await hydrated(page);
 }
+
+/** What a test may provoke on purpose: refusals with this HTTP status from server functions (counted
+ *  in `refused`, not reported), and failed requests whose URL contains `ignoreFailed` (downloads). */
+export interface Expected {
+  status?: number;
+  ignoreFailed?: string;
+}
+
+/** Records what shows a page is broken: console errors, page errors, failed requests and HTTP
+ *  errors. A navigation that replaces a pending request aborts it: that is not a failure. */
+export function watch(page: Page, expected: Expected = {}) {
+  const problems: string[] = [];
+  const refused: string[] = [];
+  const provoked = (text: string) => expected.status !== undefined && text.includes(`status of ${expected.status}`);
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !provoked(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e}`));
+  page.on('requestfailed', (r) => {
+    if (r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    if (expected.ignoreFailed && r.url().includes(expected.ignoreFailed)) return;
+    problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() === expected.status && r.url().includes('/api/')) refused.push(r.url());
+    else if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+  });
+  return { problems, refused };
+}

@@ -1,22 +1,10 @@
-import { test, expect, Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
-
-/** Records console errors, page errors and failed requests (downloads aside). */
-function watch(page: Page) {
-  const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e}`));
-  page.on('requestfailed', (r) => {
-    if (!r.url().includes('format=')) problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`);
-  });
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  return problems;
-}
+import { test, expect } from '@playwright/test';
+import { hydrated, signIn, watch } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
 test('provisioning logs: filters, app filter, downloads, empty chart, no broken requests', async ({ page }) => {
-  const problems = watch(page);
+  const { problems } = watch(page, { ignoreFailed: 'format=' });
   await signIn(page);
 
   // An app to filter on (the JSON API takes the session cookie).

@@ -4,25 +4,7 @@
 // default mappings; and the plain forms without JavaScript. Every page is checked for console errors
 // and failed requests (the 422 answers to the invalid saves this test makes on purpose excepted).
 import { test, expect, Page, Browser } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
-
-/** Collects console errors and failed requests; `expected422` counts the refusals the test asks for. */
-function watch(page: Page) {
-  const problems: string[] = [];
-  const refused: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().includes('status of 422')) problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e}`));
-  page.on('requestfailed', (r) => {
-    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
-  });
-  page.on('response', (r) => {
-    if (r.status() === 422 && r.url().includes('/api/')) refused.push(r.url());
-    else if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
-  });
-  return { problems, refused };
-}
+import { hydrated, signIn, watch } from './helpers';
 
 /** Creates a generic SCIM app from the gallery and returns its mappings URL. */
 async function newApp(page: Page, name: string): Promise<string> {
@@ -37,7 +19,7 @@ async function newApp(page: Page, name: string): Promise<string> {
 test.describe.configure({ mode: 'serial' });
 
 test('scoping filter, expression mapping, restore defaults', async ({ page }) => {
-  const { problems, refused } = watch(page);
+  const { problems, refused } = watch(page, { status: 422 });
   await signIn(page);
   const mappings = await newApp(page, `Mappings e2e ${Date.now()}`);
 

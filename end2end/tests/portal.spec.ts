@@ -1,14 +1,12 @@
 import { test, expect, Page, Browser } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { hydrated, signIn, watch } from './helpers';
 
 const READER_PASSWORD = 'e2e-Reader-password-2026';
 
 test.describe.configure({ mode: 'serial' });
 
 test('sign in, create, edit, group, import, delete, restore, sign out', async ({ page }) => {
-  const errors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const { problems } = watch(page);
 
   // Anonymous visitors are sent to sign-in.
   await page.goto('/users');
@@ -125,7 +123,7 @@ test('sign in, create, edit, group, import, delete, restore, sign out', async ({
   await page.goto('/users');
   await expect(page).toHaveURL(/\/login\?next=/);
 
-  expect(errors.filter((e) => !e.includes('status of 4'))).toEqual([]);
+  expect(problems).toEqual([]);
 });
 
 test('a Reader cannot change anything', async ({ page }) => {

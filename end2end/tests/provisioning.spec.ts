@@ -5,7 +5,7 @@
 // update reach the target, stop. Every page is checked for console errors and failed requests, and
 // screenshots of the main blades are saved under end2end/screenshots/ (not committed).
 import { test, expect, Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { hydrated, signIn, watch } from './helpers';
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
@@ -62,23 +62,6 @@ test.afterAll(async () => {
   scim?.kill('SIGTERM');
 });
 
-/** Collects console errors and failed requests of a page. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e}`));
-  page.on('requestfailed', (r) => {
-    // A navigation that replaces a pending server-function call aborts it: not a failure.
-    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
-  });
-  page.on('response', (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
-  });
-  return problems;
-}
-
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -87,7 +70,7 @@ test.describe.configure({ mode: 'serial' });
 
 test('newcomer: gallery app to provisioned users, against scim2-server', async ({ page }) => {
   test.setTimeout(180_000);
-  const problems = watch(page);
+  const { problems } = watch(page);
 
   await signIn(page);
 
