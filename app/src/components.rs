@@ -93,6 +93,30 @@ pub fn ErrorBox(#[prop(into)] message: String) -> impl IntoView {
     }
 }
 
+/// A resource's value shown through `body` once it is loaded ("Loading…" until then; while it loads
+/// again the old content stays), or its error in an [`ErrorBox`]. Rendered on the server: pages
+/// await their data before the first byte.
+pub fn loaded<T, F, V>(data: Resource<Result<T, ServerFnError>>, body: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let body = body.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(v) => body(v).into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
 /// Shows the error of the last submission of a server action, if it failed.
 #[component]
 pub fn ActionError<I, O>(action: ServerAction<I>) -> impl IntoView

@@ -2,7 +2,7 @@
 //! (Administrators only; the server answers others with 403, shown as an error).
 
 use crate::api::{error_text, list_admins_and_tokens, list_audit, CreateAdmin, CreateToken, DeleteAdmin, RevokeToken, UpdateAdmin};
-use crate::components::{ActionError, ErrorBox, Pager};
+use crate::components::{loaded, ActionError, ErrorBox, Pager};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::components::Form;
@@ -83,14 +83,7 @@ pub fn AuditPage() -> impl IntoView {
                 "Filter"
             </button>
         </Form>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match entries.await {
-                    Ok(page) => view! { <AuditTable page /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(entries, move |page| view! { <AuditTable page /> })}
     }
 }
 

@@ -6,7 +6,7 @@ use crate::api::apps::{
     DeleteApp, UnassignPrincipal,
 };
 use crate::api::error_text;
-use crate::components::{fmt_duration, fmt_time, ActionError, ErrorBox, FieldMsg, Pager};
+use crate::components::{fmt_duration, fmt_time, loaded, ActionError, ErrorBox, FieldMsg, Pager};
 use leptos::prelude::*;
 use leptos_router::components::{Form, Outlet, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -66,14 +66,7 @@ pub fn AppsPage() -> impl IntoView {
             />
             <button type="submit">"Search"</button>
         </Form>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match apps.await {
-                    Ok(page) => view! { <AppTable page /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(apps, move |page| view! { <AppTable page /> })}
     }
 }
 
@@ -334,14 +327,7 @@ pub fn AppLayout() -> impl IntoView {
     let params = use_params_map();
     let app = Resource::new(move || params.read().get("id").unwrap_or_default(), get_app);
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match app.await {
-                    Ok(app) => view! { <AppHeader app /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(app, move |app| view! { <AppHeader app /> })}
         <div class="blade">
             <nav class="blade-menu" aria-label="Application">
                 {move || {
@@ -399,14 +385,7 @@ pub fn AppOverviewPage() -> impl IntoView {
     let delete = ServerAction::<DeleteApp>::new();
     let overview = Resource::new(move || params.read().get("id").unwrap_or_default(), app_overview);
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(o) => view! { <Overview o delete /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(overview, move |o| view! { <Overview o delete /> })}
     }
 }
 

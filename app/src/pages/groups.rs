@@ -2,7 +2,7 @@
 //! members.
 
 use crate::api::{error_text, get_group, list_groups, AddMember, DeleteGroup, RemoveMember, SaveGroup};
-use crate::components::{encode, may_write, ActionError, ErrorBox, IfWriter, MeResource, Pager};
+use crate::components::{encode, loaded, may_write, ActionError, ErrorBox, IfWriter, MeResource, Pager};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -36,14 +36,7 @@ pub fn GroupsPage() -> impl IntoView {
             />
             <button type="submit">"Search"</button>
         </Form>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match groups.await {
-                    Ok(page) => view! { <GroupTable page /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(groups, move |page| view! { <GroupTable page /> })}
         <IfWriter>
             <NewGroupForm />
         </IfWriter>

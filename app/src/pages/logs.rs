@@ -5,7 +5,7 @@
 
 use crate::api::error_text;
 use crate::api::logs::{get_log_entry, list_logs, log_activity, log_apps, AppChoice, CycleBar, LogRow, LogsPage, RANGES};
-use crate::components::{encode, fmt_time, ErrorBox};
+use crate::components::{encode, fmt_time, loaded, ErrorBox};
 use crate::pages::LogEntryCard;
 use leptos::prelude::*;
 use leptos_router::components::Form;
@@ -258,14 +258,7 @@ fn LogsBlade(app: Signal<Option<String>>, all_apps: bool) -> impl IntoView {
                     <a href=move || href(&path(), &q.get(), &[("cycle", None), ("entry", None)], false)>"✕ all cycles"</a>
                 </p>
             </Show>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(p) => view! { <LogTable page=p path=path() all_apps app=app.get() /> }.into_any(),
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(page, move |p| view! { <LogTable page=p path=path() all_apps app=app.get() /> })}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match entry.await {

@@ -16,7 +16,7 @@ use crate::api::mappings::{
     SaveAttributeMapping, SaveEnabled, SaveScope, SetTargetRequired,
 };
 use crate::api::{error_text, field_errors};
-use crate::components::{encode, ActionError, ErrorBox};
+use crate::components::{encode, loaded, ActionError, ErrorBox};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -157,27 +157,6 @@ fn saved_note(what: &'static str, testid: &'static str) -> impl IntoView {
     }
 }
 
-/// Loads the mappings and shows `body` with them.
-fn with_mappings<F, V>(data: Resource<Result<MappingsView, ServerFnError>>, body: F) -> impl IntoView
-where
-    F: Fn(MappingsView) -> V + Clone + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
-    view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || {
-                let body = body.clone();
-                Suspend::new(async move {
-                    match data.await {
-                        Ok(v) => body(v).into_any(),
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                    }
-                })
-            }}
-        </Transition>
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The object mappings
 // ---------------------------------------------------------------------------------------------------
@@ -202,7 +181,7 @@ pub fn MappingsPage() -> impl IntoView {
             </p>
         </Show>
         <ActionError action=restore />
-        {with_mappings(data, move |v| view! { <MappingList id=id() view=v enabled restore /> })}
+        {loaded(data, move |v| view! { <MappingList id=id() view=v enabled restore /> })}
     }
 }
 
@@ -313,7 +292,7 @@ pub fn MappingEditorPage() -> impl IntoView {
         {move || match object_type(&object()) {
             None => view! { <ErrorBox message="There is no such mapping: choose user or group." /> }.into_any(),
             Some(o) => {
-                with_mappings(
+                loaded(
                         data,
                         move |v| view! { <Editor id=id() key=object_key(o) object=o view=v actions delete /> },
                     )
@@ -731,7 +710,7 @@ pub fn AttributeEditorPage() -> impl IntoView {
         {move || match object_type(&object()) {
             None => view! { <ErrorBox message="There is no such mapping: choose user or group." /> }.into_any(),
             Some(o) => {
-                with_mappings(
+                loaded(
                         data,
                         move |v| {
                             let target = q.read_untracked().get("target").unwrap_or_default();
@@ -978,7 +957,7 @@ pub fn TargetSchemaPage() -> impl IntoView {
         {move || match object_type(&object()) {
             None => view! { <ErrorBox message="There is no such mapping: choose user or group." /> }.into_any(),
             Some(o) => {
-                with_mappings(
+                loaded(
                         data,
                         move |v| view! { <SchemaEditor id=id() key=object_key(o) object=o view=v add remove required /> },
                     )

@@ -8,7 +8,7 @@ use crate::api::provisioning::{
     get_provisioning, live_status, on_demand_run, preview_cycle, provisioning_status, JobAction, LiveStatusView, ProvisionOnDemand,
     SaveCredentials, SaveMode, SaveSettings, StatusView, TestConnection,
 };
-use crate::components::{fmt_time, ActionError, ErrorBox, FieldMsg};
+use crate::components::{fmt_time, loaded, ActionError, ErrorBox, FieldMsg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use provisio::apps::{AuthKind, ProvisioningConfig, ProvisioningMode, SyncScope};
@@ -29,14 +29,7 @@ pub fn ProvisioningPage() -> impl IntoView {
     let id = app_id();
     let initial = Resource::new(id, provisioning_status);
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match initial.await {
-                    Ok(v) => view! { <StatusBlade id=id() view=v /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(initial, move |v| view! { <StatusBlade id=id() view=v /> })}
     }
 }
 
@@ -293,14 +286,7 @@ pub fn EditProvisioningPage() -> impl IntoView {
     view! {
         <h2>"Edit provisioning"</h2>
         <ActionError action=mode />
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match config.await {
-                    Ok(c) => view! { <EditForms id=id() config=c mode /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(config, move |c| view! { <EditForms id=id() config=c mode /> })}
     }
 }
 

@@ -1,7 +1,7 @@
 //! Users: the searchable list, a user's page with its edit form, new user, and the recycle bin.
 
 use crate::api::{error_text, get_user, list_departments, list_users, DeleteUser, PurgeUser, RestoreUser, SaveUser};
-use crate::components::{ActionError, ErrorBox, IfWriter, Pager, UserSuggestions};
+use crate::components::{loaded, ActionError, ErrorBox, IfWriter, Pager, UserSuggestions};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -69,14 +69,7 @@ pub fn UsersPage() -> impl IntoView {
             </select>
             <button type="submit">"Search"</button>
         </Form>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match users.await {
-                    Ok(page) => view! { <UserTable page path="/users" /> }.into_any(),
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(users, move |page| view! { <UserTable page path="/users" /> })}
     }
 }
 
