@@ -61,6 +61,13 @@ if [ "$what" = test ]; then
     "$tools/venv/bin/pip" install -q --disable-pip-version-check "scim2-server==${SCIM2_SERVER_VERSION:-0.8.3}" \
       || "$tools/venv/bin/pip" install -q --disable-pip-version-check scim2-server
   fi
+  # aiosmtpd (a real SMTP server, PyPI) receives the alert emails in the tests, in the same venv.
+  if ! "$tools/venv/bin/python" -c "import aiosmtpd" >/dev/null 2>&1; then
+    say "pip install aiosmtpd (venv in $tools/venv)"
+    [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check "aiosmtpd==${AIOSMTPD_VERSION:-1.4.6}" \
+      || "$tools/venv/bin/pip" install -q --disable-pip-version-check aiosmtpd
+  fi
   # PostgreSQL for the store tests: start the local cluster if it is not answering.
   if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     if command -v pg_ctlcluster >/dev/null; then

@@ -4,6 +4,7 @@
 //! and `expr` modules) and builds for `wasm32-unknown-unknown`, so the portal can run the same validation in
 //! the browser. The `store` feature adds everything that does I/O.
 
+pub mod alerts;
 pub mod apps;
 pub mod expr;
 pub mod gallery;
@@ -27,6 +28,8 @@ pub mod connector {
 pub mod crypto;
 #[cfg(feature = "store")]
 pub mod demo;
+#[cfg(feature = "store")]
+pub mod notify;
 #[cfg(feature = "store")]
 pub mod service;
 #[cfg(feature = "store")]

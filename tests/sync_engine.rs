@@ -104,6 +104,10 @@ impl Env {
         provisioning::status_view(&self.store, &self.actor, &self.app).await.expect("status")
     }
 
+    async fn alerts(&self) -> Vec<provisio::alerts::Alert> {
+        provisioning::alerts(&self.store, &self.actor, &self.app, 50).await.expect("alerts")
+    }
+
     async fn logs(&self) -> Vec<provisio::sync::log::LogEntry> {
         provisioning::logs(&self.store, &self.actor, &self.app, &LogQuery { top: Some(1000), ..Default::default() })
             .await
@@ -268,6 +272,12 @@ async fn accidental_deletion_prevention_holds_back_until_allowed() {
     assert_eq!(st.status.quarantine.as_ref().unwrap().reason, "TooManyDeletes");
     assert_eq!(st.staged.len(), 3);
     assert!(env.logs().await.iter().filter(|l| l.action == LogAction::StagedDelete).count() == 3);
+    // An alert says so; notifications are off, so no email is asked for.
+    let alerts = env.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].kind, provisio::alerts::AlertKind::DeletionsStaged);
+    assert!(alerts[0].subject.contains("3 deletions need approval"), "{}", alerts[0].subject);
+    assert_eq!((alerts[0].recipient.as_deref(), alerts[0].email_status), (None, provisio::alerts::EmailStatus::None));
     // Still held on the next run.
     assert_eq!(env.run().await, RunOutcome::DeletesStaged(3));
     // Allow: exactly the staged set is disabled.
@@ -335,7 +345,13 @@ async fn faults_converge_to_exactly_the_expected_accounts() {
 async fn unauthorized_quarantines_at_once_and_restart_clears() {
     let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
     let state = target.state();
-    let env = Env::new(&target.base_url(), "wrong-token-xyz", ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    let notify = ProvisioningSettings {
+        notify_on_failure: true,
+        notification_email: Some("ops@contoso.example".into()),
+        scope: SyncScope::All,
+        ..settings()
+    };
+    let env = Env::new(&target.base_url(), "wrong-token-xyz", notify).await;
     for i in 0..20 {
         env.user(&format!("q{i}@contoso.example"), json!({})).await;
     }
@@ -360,6 +376,20 @@ async fn unauthorized_quarantines_at_once_and_restart_clears() {
     .unwrap();
     assert_eq!(audit.items.len(), 1);
     assert!(!serde_json::to_string(&audit.items).unwrap().contains("wrong-token-xyz"));
+    // One alert, raised with the quarantine, with an email pending for the notification address; the
+    // token is not in it.
+    let alerts = env.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let a = &alerts[0];
+    assert_eq!(a.kind, provisio::alerts::AlertKind::Quarantined);
+    assert_eq!(a.subject, "Provisioning for Target is in quarantine (EncounteredQuarantineException)");
+    assert!(a.body.contains("401"), "{}", a.body);
+    assert_eq!(a.recipient.as_deref(), Some("ops@contoso.example"));
+    assert_eq!(a.email_status, provisio::alerts::EmailStatus::Pending);
+    assert!(!serde_json::to_string(&alerts).unwrap().contains("wrong-token-xyz"));
+    // The next (slowed-down) attempt fails the same way: still quarantined, no second alert.
+    assert_eq!(env.run().await, RunOutcome::Quarantined { reason: "EncounteredQuarantineException".into() });
+    assert_eq!(env.alerts().await.len(), 1, "an alert per quarantine, not per attempt");
     // Fix the token, restart: quarantine clears and everything is created.
     apps::put_credentials(
         &env.store,
@@ -433,6 +463,8 @@ async fn four_weeks_in_quarantine_turn_the_job_off() {
     .await
     .unwrap();
     assert_eq!(audit.items.len(), 1, "the turn-off is audited");
+    let kinds: Vec<_> = env.alerts().await.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, vec![provisio::alerts::AlertKind::TurnedOff, provisio::alerts::AlertKind::Quarantined], "newest first");
 }
 
 #[tokio::test]

@@ -127,10 +127,23 @@ async fn serve(store: Store, config: Config) -> anyhow::Result<()> {
     let leptos = crate::leptos_options(&config.site_root, addr);
     let allow_private_targets = config.allow_private_targets;
     let scheduler = config.scheduler;
+    let mailer = match &config.smtp_url {
+        Some(url) if !url.0.is_empty() => {
+            Some(Arc::new(provisio::notify::SmtpMailer::new(&url.0, &config.smtp_from).map_err(|e| anyhow::anyhow!("{e}"))?))
+        }
+        _ => None,
+    };
+    let public_url = config.public_url.clone();
     let state = AppState { store: store.clone(), config: Arc::new(config), leptos, secrets, allow_private_targets };
     spawn_housekeeping(store.clone());
     if scheduler {
         crate::scheduler::spawn(state.clone());
+        match mailer {
+            Some(m) => {
+                crate::scheduler::spawn_alert_delivery(store.clone(), m, public_url);
+            }
+            None => tracing::info!("no SMTP server configured (PROVISIO_SMTP_URL): alert emails stay pending"),
+        }
     }
     let app = crate::app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

@@ -53,9 +53,34 @@ pub struct Config {
     /// taking over the jobs of a process that died.
     #[arg(long, env = "PROVISIO_LEASE_SECONDS", default_value_t = 60, global = true)]
     pub lease_seconds: u64,
+    /// SMTP server for alert emails (an app's "send an email when a failure occurs"): smtp://host:port,
+    /// smtp://user:password@host:587?tls=required (STARTTLS) or smtps://user:password@host (TLS).
+    /// Without it, alerts are shown in the portal and the API only, their emails left pending.
+    #[arg(long, env = "PROVISIO_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<Redacted>,
+    /// The sender of alert emails.
+    #[arg(long, env = "PROVISIO_SMTP_FROM", default_value = "Provisio <provisio@localhost>", global = true)]
+    pub smtp_from: String,
     /// Folder with the built site (pkg/ with the wasm bundle, CSS and static files).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: String,
+}
+
+/// A setting that may hold a password (the SMTP URL): its `Debug` form hides it.
+#[derive(Clone)]
+pub struct Redacted(pub String);
+
+impl std::str::FromStr for Redacted {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Redacted(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Config {
@@ -130,4 +155,19 @@ pub enum TokenCommand {
         #[arg(long, default_value = "Reader")]
         role: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn the_smtp_url_is_read_but_never_printed() {
+        let cli = Cli::parse_from(["provisio", "--smtp-url", "smtps://alerts:hunter2@mail.example", "--smtp-from", "p@example.com"]);
+        let url = cli.config.smtp_url.clone().expect("smtp url");
+        assert_eq!(url.0, "smtps://alerts:hunter2@mail.example");
+        assert_eq!(cli.config.smtp_from, "p@example.com");
+        assert!(!format!("{:?}", cli.config).contains("hunter2"), "the config's debug form shows the SMTP password");
+    }
 }

@@ -68,6 +68,31 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// How often pending alert emails are looked for.
+pub const ALERT_TICK: Duration = Duration::from_secs(5);
+
+/// Starts the loop that sends alert emails (see `provisio::notify::deliver_due`); returns its task.
+/// Safe in every process sharing the database: each alert is claimed by one sender.
+pub fn spawn_alert_delivery(
+    store: provisio::store::Store,
+    mailer: Arc<dyn provisio::notify::Mailer>,
+    portal_url: Option<String>,
+) -> tokio::task::JoinHandle<()> {
+    let owner = owner_id();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(ALERT_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match provisio::notify::deliver_due(&store, mailer.as_ref(), &owner, portal_url.as_deref()).await {
+                Ok(r) if r != Default::default() => tracing::info!(sent = r.sent, retrying = r.retrying, failed = r.failed, "alert emails"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sending alert emails failed"),
+            }
+        }
+    })
+}
+
 async fn once(state: &AppState, owner: &str, running: &Arc<Mutex<HashSet<String>>>) -> anyhow::Result<()> {
     let (jobs, head) = {
         let mut c = state.store.conn().await?;

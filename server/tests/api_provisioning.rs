@@ -195,3 +195,56 @@ async fn start_status_continuous_logs_on_demand_preview_and_pause() {
     assert_eq!(target.state().users().len(), 5, "a restart keeps links and creates nothing");
     scheduler.abort();
 }
+
+#[tokio::test]
+async fn a_quarantined_job_raises_one_alert_that_the_api_and_the_overview_show() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
+    let t = app().await;
+    let scheduler = provisio_server::scheduler::spawn(t.state.clone());
+    let c = t.login("root").await;
+    let id = t.ok(Method::POST, "/api/v1/apps", &c, Some(json!({"name": "Contoso Alerts"}))).await["id"].as_str().unwrap().to_string();
+    let base = format!("/api/v1/apps/{id}/provisioning");
+    let mut settings = t.ok(Method::GET, &base, &c, None).await["settings"].clone();
+    settings["scope"] = json!("all");
+    settings["notifyOnFailure"] = json!(true);
+    settings["notificationEmail"] = json!("ops@contoso.example");
+    t.ok(Method::PUT, &base, &c, Some(json!({"mode": "automatic", "settings": settings}))).await;
+    t.ok(
+        Method::PUT,
+        &format!("{base}/credentials"),
+        &c,
+        Some(json!({"tenantUrl": target.base_url(), "secretToken": "not-the-token-9876"})),
+    )
+    .await;
+    t.ok(
+        Method::POST,
+        "/api/v1/users",
+        &c,
+        Some(json!({"userPrincipalName": "al@contoso.example", "displayName": "Al", "mailNickname": "al"})),
+    )
+    .await;
+    t.ok(Method::POST, &format!("{base}/start"), &c, None).await;
+    t.wait(&c, &id, 20, "the quarantine", |s| s["state"] == json!("quarantined")).await;
+
+    let (s, v, text) = t.send(Method::GET, &format!("{base}/alerts"), &c, None).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let alerts = v["value"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{v}");
+    assert_eq!(alerts[0]["kind"], json!("quarantined"));
+    assert_eq!(alerts[0]["recipient"], json!("ops@contoso.example"));
+    assert_eq!(alerts[0]["emailStatus"], json!("pending"), "no SMTP server is configured here");
+    assert!(alerts[0]["subject"].as_str().unwrap().contains("Contoso Alerts"), "{v}");
+    assert!(!text.contains("not-the-token-9876"), "the token leaked into an alert: {text}");
+    let (s, v, _) = t.send(Method::GET, &format!("{base}/alerts?top=0"), &c, None).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("top")), "{v}");
+    let (s, _, _) = t.send(Method::GET, "/api/v1/apps/00000000-0000-0000-0000-000000000000/provisioning/alerts", &c, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The overview blade lists it, with where its email is.
+    let (s, _, html) = t.send(Method::GET, &format!("/apps/{id}/provisioning"), &c, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("data-testid=\"alerts\""), "no alerts section");
+    assert!(html.contains("Provisioning for Contoso Alerts is in quarantine"), "the alert is not listed");
+    assert!(html.contains("not sent yet"), "the email's state is not said");
+    scheduler.abort();
+}

@@ -47,9 +47,10 @@ pub async fn setup_for(store: &Store, id: &str) -> Result<(crate::apps::App, Job
     let app = store_apps::get(&mut c, aid).await?.ok_or_else(|| ServiceError::NotFound { what: "app", id: id.to_string() })?;
     let (mappings, _) =
         store_apps::get_mappings(&mut c, aid).await?.ok_or_else(|| ServiceError::NotFound { what: "app", id: id.to_string() })?;
-    let setup = JobSetup::new(&aid.to_string(), app.settings.clone(), &mappings, app.profile.max_concurrency).map_err(|errs| {
-        ServiceError::Validation(errs.into_iter().map(|e| FieldError::new(format!("mappings.{}", e.field), e.to_string())).collect())
-    })?;
+    let setup =
+        JobSetup::new(&aid.to_string(), &app.name, app.settings.clone(), &mappings, app.profile.max_concurrency).map_err(|errs| {
+            ServiceError::Validation(errs.into_iter().map(|e| FieldError::new(format!("mappings.{}", e.field), e.to_string())).collect())
+        })?;
     Ok((app, setup))
 }
 
@@ -259,6 +260,17 @@ pub async fn logs(store: &Store, _actor: &Actor, id: &str, q: &LogQuery) -> Resu
         return Err(ServiceError::NotFound { what: "app", id: id.to_string() });
     }
     st::list_logs(&mut c, &aid.to_string(), q).await.map_err(cursor_err)
+}
+
+/// The alerts of an app's job (quarantine, turned Off, staged deletions), newest first, at most
+/// `limit` (1–500), each with where its email is.
+pub async fn alerts(store: &Store, _actor: &Actor, id: &str, limit: i64) -> Result<Vec<crate::alerts::Alert>> {
+    let aid = app_id(id)?;
+    let mut c = store.conn().await?;
+    if store_apps::get(&mut c, aid).await?.is_none() {
+        return Err(ServiceError::NotFound { what: "app", id: id.to_string() });
+    }
+    Ok(crate::store::alerts::list(&mut c, &aid.to_string(), limit).await?)
 }
 
 /// How the scheduler (or a test) runs a job.

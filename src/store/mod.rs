@@ -7,6 +7,7 @@
 //! transaction.
 
 pub mod admins;
+pub mod alerts;
 pub mod apps;
 pub mod audit;
 pub mod changes;

@@ -392,7 +392,9 @@ impl Runner {
     async fn quarantine(&mut self, reason: &str, detail: &str) -> Result<RunOutcome, SyncError> {
         let now = now_ms();
         let j = &mut self.job;
-        if j.quarantine_reason.as_deref() != Some(reason) {
+        // An alert when the job enters quarantine or its reason changes, not at every slowed-down retry.
+        let entering = j.quarantine_reason.as_deref() != Some(reason);
+        if entering {
             j.quarantine_since = Some(now);
         }
         j.quarantine_reason = Some(reason.to_string());
@@ -418,6 +420,14 @@ impl Runner {
             details: json!({"reason": reason, "detail": detail, "level": j.quarantine_level, "nextRunAt": j.next_run_at, "since": j.quarantine_since}),
         };
         let entries: Vec<_> = std::iter::once(audit("Quarantine")).chain(turn_off.then(|| audit("TurnOffAfterQuarantine"))).collect();
+        let facts = self.setup.alert_facts();
+        let mut alerts = Vec::new();
+        if entering {
+            alerts.push(facts.quarantined(reason, detail, j.next_run_at.map(crate::store::ms_to_dt)));
+        }
+        if turn_off {
+            alerts.push(facts.turned_off(reason, detail));
+        }
         let mut tx = self.store.begin().await?;
         if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + self.setup.lease_ms).await? {
             return Err(SyncError::Fenced);
@@ -427,6 +437,9 @@ impl Runner {
         }
         for entry in &entries {
             crate::store::audit::append(&mut tx, entry).await?;
+        }
+        for alert in &alerts {
+            crate::store::alerts::insert(&mut tx, alert).await?;
         }
         tx.commit().await?;
         Ok(RunOutcome::Quarantined { reason: reason.to_string() })
@@ -1055,11 +1068,13 @@ impl Runner {
                 staged.len()
             ));
             self.job.quarantine_since = Some(now_ms());
+            let alert = self.setup.alert_facts().deletions_staged(staged.len(), threshold);
             let mut tx = self.store.begin().await?;
             if !st::save_job(&mut tx, &self.job, self.epoch, now_ms() + self.setup.lease_ms).await? {
                 return Err(SyncError::Fenced);
             }
             st::insert_logs(&mut tx, &logs).await?;
+            crate::store::alerts::insert(&mut tx, &alert).await?;
             tx.commit().await?;
             return Ok(Some(RunOutcome::DeletesStaged(staged.len())));
         }

@@ -56,6 +56,8 @@ impl From<sqlx::Error> for SyncError {
 pub struct JobSetup {
     /// The app.
     pub app_id: String,
+    /// The app's name (alerts name it).
+    pub app_name: String,
     /// Its settings.
     pub settings: ProvisioningSettings,
     /// Its mappings, compiled.
@@ -83,6 +85,7 @@ impl JobSetup {
     /// Compiles an app's configuration for the engine.
     pub fn new(
         app_id: &str,
+        app_name: &str,
         settings: ProvisioningSettings,
         mappings: &AppMappings,
         concurrency: u32,
@@ -91,6 +94,7 @@ impl JobSetup {
         let sync_members = compiled.group.attributes().iter().any(|a| a.mapping().target.eq_ignore_ascii_case("members"));
         Ok(JobSetup {
             app_id: app_id.to_string(),
+            app_name: app_name.to_string(),
             settings,
             redacted_user: redacted(&compiled.user),
             redacted_group: redacted(&compiled.group),
@@ -100,6 +104,13 @@ impl JobSetup {
             sync_members,
             lease_ms: cycle::LEASE_MS,
         })
+    }
+
+    /// What the job's alerts are composed from: the app, and the notification address when
+    /// "send an email when a failure occurs" is on.
+    pub fn alert_facts(&self) -> crate::alerts::AlertFacts<'_> {
+        let recipient = self.settings.notification_email.as_deref().filter(|_| self.settings.notify_on_failure);
+        crate::alerts::AlertFacts { app_id: &self.app_id, app_name: &self.app_name, recipient }
     }
 }
 

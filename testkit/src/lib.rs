@@ -6,6 +6,7 @@
 //! - The `provisio-scim-target` binary serves the same target as a separate process, with admin
 //!   endpoints (see [`ScimTarget::start_with_admin`]).
 //! - [`Scim2Server`]: starts the Python reference server `scim2-server` for conformance tests.
+//! - [`SmtpSink`]: starts Python's `aiosmtpd`, a real SMTP server, for the alert email tests.
 //!
 //! # SCIM behaviour of [`ScimTarget`]
 //! - Base path `/scim/v2`; bearer authentication when [`TargetConfig::token`] is set (401 with a
@@ -35,9 +36,11 @@ mod fault;
 mod scim;
 mod scim2_server;
 mod server;
+mod smtp_sink;
 mod state;
 
 pub use fault::{FaultKind, FaultRule};
 pub use scim2_server::Scim2Server;
 pub use server::{ScimTarget, TargetConfig};
+pub use smtp_sink::SmtpSink;
 pub use state::{RecordedRequest, TargetState};

@@ -20,6 +20,38 @@ pub struct StatusView {
     pub status: provisio::sync::job::JobStatus,
     /// The staged disables/deletes (up to 1,000).
     pub staged: Vec<StagedDeletion>,
+    /// The job's latest alerts (up to 5), newest first.
+    pub alerts: Vec<AlertLine>,
+}
+
+/// An alert as the overview lists it: when, what, and where its email is, in words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertLine {
+    /// When it was raised.
+    pub at: String,
+    /// Its one-line subject.
+    pub subject: String,
+    /// Where its email is: "Emailed to …", "Email to … not sent yet …", "Email to … failed: …", "No email …".
+    pub email: String,
+}
+
+impl From<&provisio::alerts::Alert> for AlertLine {
+    fn from(a: &provisio::alerts::Alert) -> AlertLine {
+        use provisio::alerts::EmailStatus;
+        let to = a.recipient.clone().unwrap_or_default();
+        let email = match a.email_status {
+            EmailStatus::None => "No email: \"send an email when a failure occurs\" is off.".to_string(),
+            EmailStatus::Sent => format!("Emailed to {to} at {}.", crate::components::fmt_time(a.email_sent_at)),
+            EmailStatus::Pending if a.email_attempts == 0 => {
+                format!("Email to {to} not sent yet (it goes out once an SMTP server is configured: PROVISIO_SMTP_URL).")
+            }
+            EmailStatus::Pending => {
+                format!("Email to {to} failed {} time(s), trying again: {}", a.email_attempts, a.email_error.clone().unwrap_or_default())
+            }
+            EmailStatus::Failed => format!("Email to {to} failed, given up: {}", a.email_error.clone().unwrap_or_default()),
+        };
+        AlertLine { at: crate::components::fmt_time(Some(a.created_at)), subject: a.subject.clone(), email }
+    }
 }
 
 /// A held-back disable or delete.
@@ -50,6 +82,7 @@ impl From<provisio::service::provisioning::StatusView> for StatusView {
                     target_id: s.target_id,
                 })
                 .collect(),
+            alerts: Vec::new(),
         }
     }
 }
@@ -58,7 +91,10 @@ impl From<provisio::service::provisioning::StatusView> for StatusView {
 #[server]
 pub async fn provisioning_status(id: String) -> Result<StatusView, ServerFnError> {
     let (store, actor) = ssr::ctx().await?;
-    Ok(provisio::service::provisioning::status_view(&store, &actor, &id).await.map_err(ssr::err)?.into())
+    let mut view: StatusView = provisio::service::provisioning::status_view(&store, &actor, &id).await.map_err(ssr::err)?.into();
+    let alerts = provisio::service::provisioning::alerts(&store, &actor, &id, 5).await.map_err(ssr::err)?;
+    view.alerts = alerts.iter().map(AlertLine::from).collect();
+    Ok(view)
 }
 
 /// The live part of the overview, computed on the server: what the status island shows, as text and
@@ -382,7 +418,36 @@ pub(crate) async fn resolve_object(
 
 #[cfg(test)]
 mod tests {
-    use super::LiveStatusView;
+    use super::{AlertLine, LiveStatusView};
+    use provisio::alerts::{Alert, AlertId, AlertKind, EmailStatus};
+
+    #[test]
+    fn an_alert_line_says_where_its_email_is() {
+        let mut a = Alert {
+            id: AlertId(1),
+            app_id: "a".into(),
+            kind: AlertKind::Quarantined,
+            subject: "Provisioning for HR is in quarantine (EncounteredQuarantineException)".into(),
+            body: String::new(),
+            recipient: Some("ops@contoso.example".into()),
+            created_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            email_status: EmailStatus::Pending,
+            email_attempts: 0,
+            email_error: None,
+            email_sent_at: None,
+        };
+        let line = AlertLine::from(&a);
+        assert_eq!(line.at, "2027-01-15 08:00:00 UTC");
+        assert!(line.email.contains("not sent yet") && line.email.contains("PROVISIO_SMTP_URL"), "{}", line.email);
+        a.email_attempts = 2;
+        a.email_error = Some("connection refused".into());
+        assert_eq!(AlertLine::from(&a).email, "Email to ops@contoso.example failed 2 time(s), trying again: connection refused");
+        a.email_status = EmailStatus::Sent;
+        a.email_sent_at = Some(a.created_at);
+        assert_eq!(AlertLine::from(&a).email, "Emailed to ops@contoso.example at 2027-01-15 08:00:00 UTC.");
+        a.email_status = EmailStatus::None;
+        assert!(AlertLine::from(&a).email.starts_with("No email"));
+    }
     use provisio::sync::job::{Counts, CycleKind, JobState, JobStatus, Progress, Quarantine};
 
     fn status() -> JobStatus {

@@ -170,6 +170,25 @@ fn StatusBlade(id: String, view: StatusView) -> impl IntoView {
             </section>
         })}
         <LiveStatus id=id.clone() view=LiveStatusView::from(&view.status) />
+        {(!view.alerts.is_empty()).then(|| view! {
+            <section class="panel" data-testid="alerts">
+                <h2>"Alerts"</h2>
+                <ul class="alerts">
+                    {view.alerts.clone()
+                        .into_iter()
+                        .map(|a| view! {
+                            <li>
+                                <span class="muted">{a.at}</span>
+                                " "
+                                <strong>{a.subject}</strong>
+                                <br />
+                                <span class="muted" data-testid="alert-email">{a.email}</span>
+                            </li>
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        })}
     }
 }
 

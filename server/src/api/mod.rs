@@ -83,6 +83,7 @@ pub fn router() -> Router<AppState> {
         .route("/apps/{id}/provisioning/on-demand", post(provisioning::on_demand))
         .route("/apps/{id}/provisioning/preview", post(provisioning::preview))
         .route("/apps/{id}/provisioning/logs", get(provisioning::logs))
+        .route("/apps/{id}/provisioning/alerts", get(provisioning::alerts))
         .route("/expressions/evaluate", post(expressions::evaluate))
         .route("/expressions/functions", get(expressions::functions))
         .fallback(not_found)

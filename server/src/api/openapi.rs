@@ -218,6 +218,10 @@ fn app_paths(id: &Value) -> Value {
             "parameters": id,
             "get": op("The attribute mappings and target attribute lists", "provisioning", None, "200"),
             "put": op("Save the attribute mappings (compiled and checked; every problem named like user.attributes[userName].source)", "provisioning", Some("AppMappings"), "200")
+        },
+        "/apps/{id}/provisioning/alerts": {
+            "parameters": id,
+            "get": op("The job's alerts (quarantined, turnedOff, deletionsStaged), newest first, ?top=1..500 (default 50); emailStatus none|pending|sent|failed", "provisioning", None, "200")
         }
     })
 }

@@ -86,6 +86,33 @@ pub async fn preview(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id):
     Ok(Json(json!({"value": entries})))
 }
 
+/// The query of `GET …/alerts`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsQuery {
+    /// How many (1–500; default 50).
+    #[serde(default)]
+    top: Option<i64>,
+}
+
+/// `GET …/alerts?top=`: the job's alerts (quarantine, turned Off, staged deletions), newest first,
+/// each with where its email is (`emailStatus`: none, pending, sent, failed).
+pub async fn alerts(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    q: Result<Query<AlertsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| ServiceError::Validation(vec![provisio::model::FieldError::new("top", e.body_text())]))?;
+    if let Some(t) = q.top.filter(|t| !(1..=500).contains(t)) {
+        return Err(
+            ServiceError::Validation(vec![provisio::model::FieldError::new("top", format!("must be between 1 and 500, not {t}"))]).into()
+        );
+    }
+    let alerts = prov::alerts(&s.store, &a, &id, q.top.unwrap_or(50)).await?;
+    Ok(Json(json!({"value": alerts})))
+}
+
 /// The query of `GET …/logs`.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
