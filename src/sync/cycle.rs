@@ -34,6 +34,8 @@ use std::sync::Arc;
 pub const LEASE_MS: i64 = 60_000;
 /// Objects per committed page.
 pub const PAGE: i64 = 500;
+/// Groups per committed page of the `members` phase (their memberships are read whole).
+pub const MEMBER_PAGE: i64 = 250;
 
 /// What a run did.
 #[derive(Clone, Debug, PartialEq)]
@@ -454,190 +456,25 @@ impl Runner {
         self.back(front).await
     }
 
-    /// The first half of [`Runner::process_all`]: matching, then each object up to its create.
+    /// What the page stages of a scan run with, owned, so that they run as their own tasks (on
+    /// other worker threads than the scan's).
+    fn pages(&self) -> Pages {
+        Pages {
+            store: self.store.clone(),
+            setup: self.setup.clone(),
+            connector: self.connector.clone(),
+            cycle_id: self.job.cycle_id.clone().unwrap_or_default(),
+        }
+    }
+
+    /// [`Pages::front`] with the previous page's links.
     async fn front(&self, object: ObjectType, items: Vec<(SourceObject, Option<Link>, bool)>) -> Front {
-        let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
-        // The managers of these users that the job already manages: their references go into the creates.
-        let known = if object == ObjectType::User {
-            let referenced: Vec<String> = items
-                .iter()
-                .filter_map(|(o, _, _)| if let SourceObject::User(u) = o { u.manager.as_ref().map(|m| m.id.clone()) } else { None })
-                .collect();
-            let mut known = match self.store.conn().await {
-                Ok(mut c) => st::active_target_ids(&mut c, &self.setup.app_id, &referenced).await.unwrap_or_default(),
-                Err(_) => HashMap::new(),
-            };
-            // The previous page may not be committed yet (its write overlaps this page).
-            for id in referenced {
-                if let Some(t) = self.recent.get(&id) {
-                    known.entry(id).or_insert_with(|| t.clone());
-                }
-            }
-            known
-        } else {
-            HashMap::new()
-        };
-        let t0 = std::time::Instant::now();
-        let (results, pending, halted, t1) = {
-            let mut ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
-            ctx.known_targets = Some(&known);
-            let ctx = &ctx;
-            let concurrency = self.setup.concurrency.max(1);
-            let prematched = self.prematch(ctx, &items).await;
-            let t1 = std::time::Instant::now();
-            // After a failure that stops the job (401/403, not SCIM), objects not yet started are left for
-            // the next run instead of each meeting the same failure.
-            let halt = std::sync::atomic::AtomicBool::new(false);
-            let halt = &halt;
-            let items = &items;
-            // The futures are made first: a stream over a borrowing closure trips the `Send` check of the
-            // scheduler's spawned task.
-            let prepares: Vec<_> = items
-                .iter()
-                .zip(prematched)
-                .map(|((o, l, assigned), pre)| async move {
-                    if halt.load(std::sync::atomic::Ordering::Relaxed) {
-                        return None;
-                    }
-                    let mut env = SystemEnv::new();
-                    let p = object::prepare(ctx, o, l.as_ref(), *assigned, pre, &mut env).await;
-                    if matches!(&p, object::Prepared::Done(r) if r.fatal.is_some()) {
-                        halt.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    Some(p)
-                })
-                .collect();
-            let prepared: Vec<Option<object::Prepared>> = stream::iter(prepares).buffered(concurrency).collect().await;
-            let mut results: Vec<Option<ObjectResult>> = Vec::with_capacity(items.len());
-            let mut pending: Vec<(usize, Box<object::PendingCreate>)> = Vec::new();
-            for (i, p) in prepared.into_iter().enumerate() {
-                match p {
-                    Some(object::Prepared::Done(r)) => results.push(Some(r)),
-                    Some(object::Prepared::Create(c)) => {
-                        results.push(None);
-                        pending.push((i, c));
-                    }
-                    None => results.push(Some(ObjectResult::default())),
-                }
-            }
-            (results, pending, halt.load(std::sync::atomic::Ordering::Relaxed), t1)
-        };
-        Front {
-            object,
-            cycle_id,
-            items,
-            known,
-            results,
-            pending,
-            halted,
-            match_ms: (t1 - t0).as_millis() as u64,
-            prepare_ms: t1.elapsed().as_millis() as u64,
-        }
+        self.pages().front(object, items, self.recent.clone()).await
     }
 
-    /// The second half of [`Runner::process_all`]: the creates of a page (none when the page met a
-    /// failure that stops the job), then what each create's answer means.
+    /// [`Pages::back`].
     async fn back(&self, f: Front) -> Vec<ObjectResult> {
-        let Front { object, cycle_id, items, known, mut results, mut pending, halted, match_ms, prepare_ms } = f;
-        let mut ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
-        ctx.known_targets = Some(&known);
-        let ctx = &ctx;
-        let concurrency = self.setup.concurrency.max(1);
-        let halt = std::sync::atomic::AtomicBool::new(halted);
-        let items = &items;
-        let t2 = std::time::Instant::now();
-        // Creates in waves: one whose reference points at an object of this page still to be created
-        // waits for the next wave (or goes without it when nothing else is left).
-        let mut sent = Vec::with_capacity(pending.len());
-        let mut wave_known = known.clone();
-        while !pending.is_empty() && !halt.load(std::sync::atomic::Ordering::Relaxed) {
-            let waiting: HashSet<String> = pending.iter().map(|(i, _)| items[*i].0.id()).collect();
-            let (mut go, mut hold) = (Vec::new(), Vec::new());
-            for (i, mut c) in pending {
-                if !c.attach_refs(&wave_known) && c.waiting_for().iter().any(|id| waiting.contains(*id)) {
-                    hold.push((i, c));
-                } else {
-                    go.push((i, c));
-                }
-            }
-            if go.is_empty() {
-                std::mem::swap(&mut go, &mut hold);
-            }
-            let bodies: Vec<serde_json::Value> = go.iter().map(|(_, c)| c.body()).collect();
-            let answers = self.connector.create_many(object, &bodies).await;
-            drop(bodies);
-            for ((i, c), a) in go.into_iter().zip(answers) {
-                match &a {
-                    Ok(s) => {
-                        wave_known.insert(items[i].0.id(), s.value.id.clone());
-                    }
-                    Err(e) if e.quarantines() => halt.store(true, std::sync::atomic::Ordering::Relaxed),
-                    Err(_) => {}
-                }
-                sent.push((i, c, a));
-            }
-            pending = hold;
-        }
-        let t3 = std::time::Instant::now();
-        let finishes: Vec<_> = sent
-            .into_iter()
-            .map(|(i, c, a)| async move {
-                let mut env = SystemEnv::new();
-                let (o, l, _) = &items[i];
-                (i, object::finish_create(ctx, o, l.as_ref(), *c, a, &mut env).await)
-            })
-            .collect();
-        let finished: Vec<(usize, ObjectResult)> = stream::iter(finishes).buffered(concurrency).collect().await;
-        for (i, r) in finished {
-            results[i] = Some(r);
-        }
-        tracing::debug!(
-            match_ms,
-            prepare_ms,
-            create_ms = (t3 - t2).as_millis() as u64,
-            finish_ms = t3.elapsed().as_millis() as u64,
-            "page processed"
-        );
-        results.into_iter().map(Option::unwrap_or_default).collect()
-    }
-
-    /// Matching queries for the objects of a page that are in scope and not linked, batched per
-    /// precedence level and attribute: the second attribute is only asked for the objects the first
-    /// did not find. One list of answers per object, in its queries' order (`None`: not asked).
-    async fn prematch(&self, ctx: &ObjectContext<'_>, items: &[(SourceObject, Option<Link>, bool)]) -> Vec<Option<object::Prematched>> {
-        let plans: Vec<Option<Vec<crate::mapping::MatchQuery>>> = items
-            .iter()
-            .map(|(o, l, assigned)| {
-                if l.as_ref().is_some_and(|l| l.linked()) || !object::in_scope(o, *assigned, ctx.mapping) {
-                    return None;
-                }
-                let mut env = SystemEnv::new();
-                crate::mapping::matching::plan(o.as_source()?, ctx.mapping, &mut env).ok()
-            })
-            .collect();
-        let mut out: Vec<Option<object::Prematched>> = plans.iter().map(|p| p.as_ref().map(|_| Vec::new())).collect();
-        let depth = plans.iter().flatten().map(Vec::len).max().unwrap_or(0);
-        for level in 0..depth {
-            let mut asks: BTreeMap<String, (Vec<usize>, Vec<String>)> = BTreeMap::new();
-            for (i, plan) in plans.iter().enumerate() {
-                let (Some(plan), Some(answers)) = (plan, out[i].as_ref()) else { continue };
-                let open = answers.len() == level && answers.iter().all(|a| matches!(a, Ok(s) if s.value.is_none()));
-                if let (true, Some(q)) = (open, plan.get(level)) {
-                    let e = asks.entry(q.target.clone()).or_default();
-                    e.0.push(i);
-                    e.1.push(q.value.clone());
-                }
-            }
-            for (attribute, (idx, values)) in asks {
-                let answers = self.connector.find_many(ctx.mapping.object(), &attribute, &values).await;
-                for (i, a) in idx.into_iter().zip(answers) {
-                    if let Some(v) = out[i].as_mut() {
-                        v.push(a);
-                    }
-                }
-            }
-        }
-        out
+        self.pages().back(f).await
     }
 
     /// Runs `f` over links with the job's concurrency, results in order.
@@ -698,6 +535,11 @@ impl Runner {
             let store = self.store.clone();
             let this = &*self;
             let (index, after_ref) = (&index, after.as_str());
+            // The three stages run as tasks of their own, so that their CPU work (mapping and
+            // preparing the next page; encoding the creates and reading their answers; encoding the
+            // page write) spreads over the runtime's worker threads instead of taking turns on one.
+            let pages = self.pages();
+            let recent = self.recent.clone();
             let read = async move {
                 if exhausted {
                     return Ok::<_, SyncError>(None);
@@ -705,18 +547,19 @@ impl Runner {
                 let Some((items, n, last)) = this.read_page(object, managers, after_ref, index).await? else {
                     return Ok(None);
                 };
-                let front = this.front(object, items).await;
+                let front = joined(tokio::spawn(pages.front(object, items, recent))).await;
                 Ok(Some((front, n, last)))
             };
+            let back_pages = self.pages();
             let send = async move {
                 match sending {
-                    Some((f, n, last)) => Some((this.back(f).await, n, last)),
+                    Some((f, n, last)) => Some((joined(tokio::spawn(back_pages.back(f))).await, n, last)),
                     None => None,
                 }
             };
             let write = async move {
                 match previous {
-                    Some(w) => write_page(&store, w).await.map(Some),
+                    Some(w) => joined(tokio::spawn(async move { write_page(&store, w).await })).await.map(Some),
                     None => Ok(None),
                 }
             };
@@ -1010,7 +853,7 @@ impl Runner {
             let after = self.job.cursor.clone().unwrap_or_default();
             let (links, desired) = {
                 let mut c = self.store.conn().await?;
-                let links = st::pending_refs(&mut c, &app, "group", &after, 100).await?;
+                let links = st::pending_refs(&mut c, &app, "group", &after, MEMBER_PAGE).await?;
                 let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
                 let members = groups::members_of_many(&mut c, &ids).await?;
                 let user_ids: Vec<String> = members.iter().filter(|(_, _, k)| *k == MemberKind::User).map(|(_, m, _)| m.clone()).collect();
@@ -1140,7 +983,214 @@ impl Runner {
     }
 }
 
-/// A page matched and prepared up to its creates ([`Runner::front`]), for [`Runner::back`].
+/// The page stages of a scan ([`Pages::front`], [`Pages::back`]) with what they need, owned.
+#[derive(Clone)]
+struct Pages {
+    store: Store,
+    setup: Arc<JobSetup>,
+    connector: Arc<dyn Connector>,
+    cycle_id: String,
+}
+
+impl Pages {
+    /// The first half of [`Runner::process_all`]: matching, then each object up to its create.
+    async fn front(self, object: ObjectType, items: Vec<(SourceObject, Option<Link>, bool)>, recent: HashMap<String, String>) -> Front {
+        let cycle_id = self.cycle_id.clone();
+        // The managers of these users that the job already manages: their references go into the creates.
+        let known = if object == ObjectType::User {
+            let referenced: Vec<String> = items
+                .iter()
+                .filter_map(|(o, _, _)| if let SourceObject::User(u) = o { u.manager.as_ref().map(|m| m.id.clone()) } else { None })
+                .collect();
+            let mut known = match self.store.conn().await {
+                Ok(mut c) => st::active_target_ids(&mut c, &self.setup.app_id, &referenced).await.unwrap_or_default(),
+                Err(_) => HashMap::new(),
+            };
+            // The previous page may not be committed yet (its write overlaps this page).
+            for id in referenced {
+                if let Some(t) = recent.get(&id) {
+                    known.entry(id).or_insert_with(|| t.clone());
+                }
+            }
+            known
+        } else {
+            HashMap::new()
+        };
+        let t0 = std::time::Instant::now();
+        let (results, pending, halted, t1) = {
+            let mut ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
+            ctx.known_targets = Some(&known);
+            let ctx = &ctx;
+            let concurrency = self.setup.concurrency.max(1);
+            let prematched = self.prematch(ctx, &items).await;
+            let t1 = std::time::Instant::now();
+            // After a failure that stops the job (401/403, not SCIM), objects not yet started are left for
+            // the next run instead of each meeting the same failure.
+            let halt = std::sync::atomic::AtomicBool::new(false);
+            let halt = &halt;
+            let items = &items;
+            // The futures are made first: a stream over a borrowing closure trips the `Send` check of the
+            // scheduler's spawned task.
+            let prepares: Vec<_> = items
+                .iter()
+                .zip(prematched)
+                .map(|((o, l, assigned), pre)| async move {
+                    if halt.load(std::sync::atomic::Ordering::Relaxed) {
+                        return None;
+                    }
+                    let mut env = SystemEnv::new();
+                    let p = object::prepare(ctx, o, l.as_ref(), *assigned, pre, &mut env).await;
+                    if matches!(&p, object::Prepared::Done(r) if r.fatal.is_some()) {
+                        halt.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Some(p)
+                })
+                .collect();
+            let prepared: Vec<Option<object::Prepared>> = stream::iter(prepares).buffered(concurrency).collect().await;
+            let mut results: Vec<Option<ObjectResult>> = Vec::with_capacity(items.len());
+            let mut pending: Vec<(usize, Box<object::PendingCreate>)> = Vec::new();
+            for (i, p) in prepared.into_iter().enumerate() {
+                match p {
+                    Some(object::Prepared::Done(r)) => results.push(Some(r)),
+                    Some(object::Prepared::Create(c)) => {
+                        results.push(None);
+                        pending.push((i, c));
+                    }
+                    None => results.push(Some(ObjectResult::default())),
+                }
+            }
+            (results, pending, halt.load(std::sync::atomic::Ordering::Relaxed), t1)
+        };
+        Front {
+            object,
+            cycle_id,
+            items,
+            known,
+            results,
+            pending,
+            halted,
+            match_ms: (t1 - t0).as_millis() as u64,
+            prepare_ms: t1.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// The second half of [`Runner::process_all`]: the creates of a page (none when the page met a
+    /// failure that stops the job), then what each create's answer means.
+    async fn back(self, f: Front) -> Vec<ObjectResult> {
+        let Front { object, cycle_id, items, known, mut results, mut pending, halted, match_ms, prepare_ms } = f;
+        let mut ctx = ctx(&self.setup, self.connector.as_ref(), &cycle_id, object);
+        ctx.known_targets = Some(&known);
+        let ctx = &ctx;
+        let concurrency = self.setup.concurrency.max(1);
+        let halt = std::sync::atomic::AtomicBool::new(halted);
+        let items = &items;
+        let t2 = std::time::Instant::now();
+        // Creates in waves: one whose reference points at an object of this page still to be created
+        // waits for the next wave (or goes without it when nothing else is left).
+        let mut sent = Vec::with_capacity(pending.len());
+        let mut wave_known = known.clone();
+        while !pending.is_empty() && !halt.load(std::sync::atomic::Ordering::Relaxed) {
+            let waiting: HashSet<String> = pending.iter().map(|(i, _)| items[*i].0.id()).collect();
+            let (mut go, mut hold) = (Vec::new(), Vec::new());
+            for (i, mut c) in pending {
+                if !c.attach_refs(&wave_known) && c.waiting_for().iter().any(|id| waiting.contains(*id)) {
+                    hold.push((i, c));
+                } else {
+                    go.push((i, c));
+                }
+            }
+            if go.is_empty() {
+                std::mem::swap(&mut go, &mut hold);
+            }
+            let bodies: Vec<serde_json::Value> = go.iter().map(|(_, c)| c.body()).collect();
+            let answers = self.connector.create_many(object, &bodies).await;
+            drop(bodies);
+            for ((i, c), a) in go.into_iter().zip(answers) {
+                match &a {
+                    Ok(s) => {
+                        wave_known.insert(items[i].0.id(), s.value.id.clone());
+                    }
+                    Err(e) if e.quarantines() => halt.store(true, std::sync::atomic::Ordering::Relaxed),
+                    Err(_) => {}
+                }
+                sent.push((i, c, a));
+            }
+            pending = hold;
+        }
+        let t3 = std::time::Instant::now();
+        let finishes: Vec<_> = sent
+            .into_iter()
+            .map(|(i, c, a)| async move {
+                let mut env = SystemEnv::new();
+                let (o, l, _) = &items[i];
+                (i, object::finish_create(ctx, o, l.as_ref(), *c, a, &mut env).await)
+            })
+            .collect();
+        let finished: Vec<(usize, ObjectResult)> = stream::iter(finishes).buffered(concurrency).collect().await;
+        for (i, r) in finished {
+            results[i] = Some(r);
+        }
+        tracing::debug!(
+            match_ms,
+            prepare_ms,
+            create_ms = (t3 - t2).as_millis() as u64,
+            finish_ms = t3.elapsed().as_millis() as u64,
+            "page processed"
+        );
+        results.into_iter().map(Option::unwrap_or_default).collect()
+    }
+
+    /// Matching queries for the objects of a page that are in scope and not linked, batched per
+    /// precedence level and attribute: the second attribute is only asked for the objects the first
+    /// did not find. One list of answers per object, in its queries' order (`None`: not asked).
+    async fn prematch(&self, ctx: &ObjectContext<'_>, items: &[(SourceObject, Option<Link>, bool)]) -> Vec<Option<object::Prematched>> {
+        let plans: Vec<Option<Vec<crate::mapping::MatchQuery>>> = items
+            .iter()
+            .map(|(o, l, assigned)| {
+                if l.as_ref().is_some_and(|l| l.linked()) || !object::in_scope(o, *assigned, ctx.mapping) {
+                    return None;
+                }
+                let mut env = SystemEnv::new();
+                crate::mapping::matching::plan(o.as_source()?, ctx.mapping, &mut env).ok()
+            })
+            .collect();
+        let mut out: Vec<Option<object::Prematched>> = plans.iter().map(|p| p.as_ref().map(|_| Vec::new())).collect();
+        let depth = plans.iter().flatten().map(Vec::len).max().unwrap_or(0);
+        for level in 0..depth {
+            let mut asks: BTreeMap<String, (Vec<usize>, Vec<String>)> = BTreeMap::new();
+            for (i, plan) in plans.iter().enumerate() {
+                let (Some(plan), Some(answers)) = (plan, out[i].as_ref()) else { continue };
+                let open = answers.len() == level && answers.iter().all(|a| matches!(a, Ok(s) if s.value.is_none()));
+                if let (true, Some(q)) = (open, plan.get(level)) {
+                    let e = asks.entry(q.target.clone()).or_default();
+                    e.0.push(i);
+                    e.1.push(q.value.clone());
+                }
+            }
+            for (attribute, (idx, values)) in asks {
+                let answers = self.connector.find_many(ctx.mapping.object(), &attribute, &values).await;
+                for (i, a) in idx.into_iter().zip(answers) {
+                    if let Some(v) = out[i].as_mut() {
+                        v.push(a);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+}
+
+/// Awaits a stage spawned as its own task; a panic in it goes on in the caller.
+async fn joined<T>(h: tokio::task::JoinHandle<T>) -> T {
+    match h.await {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("a page stage was cancelled: {e}"),
+    }
+}
+
+/// A page matched and prepared up to its creates ([`Pages::front`]), for [`Pages::back`].
 struct Front {
     object: ObjectType,
     cycle_id: String,

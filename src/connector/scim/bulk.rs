@@ -4,7 +4,7 @@
 use super::error::{status_error, Endpoint};
 use super::resource::resource_id;
 use crate::connector::{ConnectorError, ErrorKind, Exchange, TargetObject};
-use serde_json::{json, Value as J};
+use serde_json::Value as J;
 
 /// The schema URN of a bulk request.
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
@@ -24,7 +24,9 @@ pub struct BulkOp {
     pub bulk_id: String,
     /// The operation JSON (`method`, `path`, `bulkId`, `data`).
     pub op: J,
-    /// Its serialized size in bytes.
+    /// The same, serialized once: measured against the payload limit and sent as it is.
+    pub json: String,
+    /// Its serialized size in bytes (with the comma that separates it from the next).
     pub size: usize,
 }
 
@@ -40,8 +42,14 @@ pub fn plan(resources: &[J], collection: &str, max_ops: usize, max_payload: u64)
     let mut size = ENVELOPE;
     for (index, data) in resources.iter().enumerate() {
         let bulk_id = format!("provisio-{index}");
-        let op = json!({"method": "POST", "path": collection, "bulkId": bulk_id, "data": data});
-        let op_size = serde_json::to_vec(&op).map(|v| v.len()).unwrap_or(usize::MAX / 2) + 1;
+        let mut m = serde_json::Map::new();
+        m.insert("method".into(), J::String("POST".into()));
+        m.insert("path".into(), J::String(collection.to_string()));
+        m.insert("bulkId".into(), J::String(bulk_id.clone()));
+        m.insert("data".into(), data.clone());
+        let op = J::Object(m);
+        let json = serde_json::to_string(&op).unwrap_or_default();
+        let op_size = json.len() + 1;
         if ENVELOPE + op_size > max_payload {
             too_big.push(index);
             continue;
@@ -51,7 +59,7 @@ pub fn plan(resources: &[J], collection: &str, max_ops: usize, max_payload: u64)
             size = ENVELOPE;
         }
         size += op_size;
-        current.push(BulkOp { index, bulk_id, op, size: op_size });
+        current.push(BulkOp { index, bulk_id, op, json, size: op_size });
     }
     if !current.is_empty() {
         requests.push(current);
@@ -59,9 +67,20 @@ pub fn plan(resources: &[J], collection: &str, max_ops: usize, max_payload: u64)
     (requests, too_big)
 }
 
-/// The bulk request body for some operations.
-pub fn request_body(ops: &[BulkOp]) -> J {
-    json!({"schemas": [BULK_REQUEST], "Operations": ops.iter().map(|o| o.op.clone()).collect::<Vec<_>>()})
+/// The bulk request body for some operations, serialized: their JSON joined, not copied into a value.
+pub fn request_bytes(ops: &[BulkOp]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ENVELOPE + ops.iter().map(|o| o.size).sum::<usize>());
+    out.extend_from_slice(br#"{"schemas":[""#);
+    out.extend_from_slice(BULK_REQUEST.as_bytes());
+    out.extend_from_slice(br#""],"Operations":["#);
+    for (i, o) in ops.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(o.json.as_bytes());
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 fn op_status(v: Option<&J>) -> Option<u16> {
@@ -78,7 +97,11 @@ fn op_status(v: Option<&J>) -> Option<u16> {
 /// a success with the operation's status. `attempts` is how many attempts the bulk request took. An
 /// operation the response lacks is an error.
 pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(TargetObject, u16), ConnectorError>> {
-    let answered: Vec<&J> = response.get("Operations").and_then(J::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let answered: std::collections::HashMap<&str, &J> = response
+        .get("Operations")
+        .and_then(J::as_array)
+        .map(|a| a.iter().filter_map(|o| Some((o.get("bulkId")?.as_str()?, o))).collect())
+        .unwrap_or_default();
     ops.iter()
         .map(|op| {
             let path = op.op.get("path").and_then(J::as_str).unwrap_or("");
@@ -90,7 +113,7 @@ pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(
                 attempts,
             };
             let what = format!("POST {path} (bulk operation {})", op.bulk_id);
-            let Some(answer) = answered.iter().find(|a| a.get("bulkId").and_then(J::as_str) == Some(op.bulk_id.as_str())) else {
+            let Some(answer) = answered.get(op.bulk_id.as_str()) else {
                 let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what}: the bulk response has no result for it"));
                 e.exchange = Some(exchange(None));
                 return Err(e);
@@ -147,6 +170,7 @@ pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn users(n: usize) -> Vec<J> {
         (0..n).map(|i| json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":format!("u{i}@x.org")})).collect()
@@ -165,8 +189,12 @@ mod tests {
         // Payload: each op is ~140 bytes, so about 3 fit in 600.
         let (reqs, _) = plan(&users(10), "/Users", 1000, 600);
         for r in &reqs {
-            let body = serde_json::to_vec(&request_body(r)).unwrap();
+            let body = request_bytes(r);
             assert!(body.len() <= 600, "{}", body.len());
+            let parsed: J = serde_json::from_slice(&body).expect("the joined body is JSON");
+            assert_eq!(parsed["schemas"][0], BULK_REQUEST);
+            assert_eq!(parsed["Operations"].as_array().map(Vec::len), Some(r.len()));
+            assert_eq!(parsed["Operations"][0], r[0].op);
         }
         assert_eq!(reqs.iter().map(Vec::len).sum::<usize>(), 10);
         // A resource too large for any request.

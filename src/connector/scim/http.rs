@@ -65,13 +65,27 @@ pub struct Call {
     pub attempts: Option<u32>,
     /// Record the body in the exchange (off for `/Bulk`, whose results carry their own operation).
     pub log_body: bool,
+    /// A body already serialized (sent instead of `body`; `/Bulk` builds it from its operations'
+    /// JSON without copying them into one value).
+    pub raw_body: Option<Vec<u8>>,
 }
 
 impl Call {
     /// A call with a readable path equal to the wire path.
     pub fn new(method: Method, path: impl Into<String>, endpoint: Endpoint) -> Call {
         let path = path.into();
-        Call { method, label: path.clone(), path, body: None, endpoint, need_json: true, accept: &[], attempts: None, log_body: true }
+        Call {
+            method,
+            label: path.clone(),
+            path,
+            body: None,
+            endpoint,
+            need_json: true,
+            accept: &[],
+            attempts: None,
+            log_body: true,
+            raw_body: None,
+        }
     }
 
     /// With a readable label different from the wire path.
@@ -86,9 +100,10 @@ impl Call {
         self
     }
 
-    /// Whether the exchange records the body.
-    pub fn log_body(mut self, log: bool) -> Call {
-        self.log_body = log;
+    /// With a JSON body already serialized (never recorded in the exchange).
+    pub fn raw_body(mut self, bytes: Vec<u8>) -> Call {
+        self.raw_body = Some(bytes);
+        self.log_body = false;
         self
     }
 
@@ -393,7 +408,9 @@ impl Transport {
                 }
             }
         }
-        if let Some(b) = &call.body {
+        if let Some(b) = &call.raw_body {
+            req = req.header(CONTENT_TYPE, SCIM_JSON).body(b.clone());
+        } else if let Some(b) = &call.body {
             req = req.header(CONTENT_TYPE, SCIM_JSON).body(serde_json::to_vec(b).unwrap_or_default());
         }
         tracing::debug!(method = %call.method, path = %call.label, "SCIM request");

@@ -468,7 +468,7 @@ impl ScimConnector {
         let sends: Vec<_> = requests
             .into_iter()
             .map(|ops| async move {
-                let call = Call::new(Method::POST, "/Bulk", Endpoint::Collection).body(bulk::request_body(&ops)).log_body(false);
+                let call = Call::new(Method::POST, "/Bulk", Endpoint::Collection).raw_body(bulk::request_bytes(&ops));
                 let r = self.send(call).await;
                 (ops, r)
             })
@@ -485,12 +485,12 @@ impl ScimConnector {
                             ops.iter().map(|_| Err(e.clone())).collect()
                         }
                     };
-                    for (op, r) in ops.iter().zip(mapped) {
+                    for (op, r) in ops.into_iter().zip(mapped) {
                         results[op.index] = Some(r.map(|(t, status)| {
                             let ex = Exchange {
                                 method: "POST".into(),
                                 path: "/Bulk".into(),
-                                request_body: Some(op.op.clone()),
+                                request_body: Some(op.op),
                                 status: Some(status),
                                 attempts: reply.exchange.attempts,
                             };
