@@ -1178,7 +1178,6 @@ impl Pages {
         }
         out
     }
-
 }
 
 /// Awaits a stage spawned as its own task; a panic in it goes on in the caller.
