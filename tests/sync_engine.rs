@@ -664,6 +664,48 @@ async fn bulk_creates_in_a_cycle_escrow_a_failed_operation() {
 }
 
 #[tokio::test]
+async fn group_memberships_go_through_bulk_patch_and_a_refused_one_is_retried() {
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), bulk: true, ..Default::default() }).await;
+    let state = target.state();
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    let mut users = Vec::new();
+    for i in 0..6 {
+        users.push(env.user(&format!("m{i}@contoso.example"), json!({})).await);
+    }
+    for g in 0..3 {
+        env.group(&format!("Team {g}"), &[&users[2 * g], &users[2 * g + 1]]).await;
+    }
+    // One membership PATCH is refused (400) inside its bulk request; the others go through.
+    state.set_faults(vec![FaultRule::new(FaultKind::Status(400)).method("PATCH").path_prefix("/Groups").limit(1)]);
+    let counts = completed(&env.run().await);
+    assert_eq!(counts.failed, 1, "{counts:?}");
+    let reqs = state.requests();
+    assert_eq!(reqs.iter().filter(|r| r.method == "PATCH").count(), 0, "memberships went as bulk operations, not single PATCHes");
+    let sizes = |state: &provisio_testkit::TargetState| {
+        let mut v: Vec<usize> = state.groups().iter().map(|g| g["members"].as_array().map_or(0, Vec::len)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sizes(&state), vec![0, 2, 2]);
+    let updates: Vec<_> = env.logs().await.into_iter().filter(|l| l.action == LogAction::Update).collect();
+    let ok: Vec<_> = updates.iter().filter(|l| l.status == LogStatus::Success).collect();
+    assert_eq!(ok.len(), 2, "{updates:?}");
+    for l in &ok {
+        let op = l.detail.requests.iter().find(|r| r.path == "/Bulk").expect("the bulk operation is logged");
+        assert_eq!(op.method, "PATCH");
+        assert!(op.request_body.as_ref().unwrap()["path"].as_str().unwrap().starts_with("/Groups/"), "{op:?}");
+        assert_eq!(op.status, Some(204));
+    }
+    let failed = updates.iter().find(|l| l.status == LogStatus::Failure).expect("the refused membership change is logged");
+    assert!(failed.detail.error.as_deref().unwrap_or_default().contains("400"), "{:?}", failed.detail.error);
+    // The refused change is sent again by the next cycle; the others are not.
+    state.set_faults(Vec::new());
+    state.clear_requests();
+    completed(&env.run().await);
+    assert_eq!(sizes(&state), vec![2, 2, 2]);
+}
+
+#[tokio::test]
 async fn batched_matching_adopts_existing_accounts_in_precedence_order() {
     let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), ..Default::default() }).await;
     let state = target.state();

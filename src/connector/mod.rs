@@ -62,6 +62,28 @@ pub trait Connector: Send + Sync {
 
     /// Adds and removes group members (target user ids), in batches of the profile's size.
     async fn update_members(&self, group_id: &str, add: &[String], remove: &[String]) -> ConnResult<()>;
+
+    /// The membership changes of several groups: one result per change, in order, as
+    /// [`Connector::update_members`] would give it. A connector may send several in one request (the
+    /// SCIM connector's `/Bulk`); this default sends them one group at a time.
+    async fn update_members_many(&self, changes: &[MemberChange]) -> Vec<ConnResult<()>> {
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            out.push(self.update_members(&c.group_id, &c.add, &c.remove).await);
+        }
+        out
+    }
+}
+
+/// One group's membership change (target ids), for [`Connector::update_members_many`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberChange {
+    /// The group's target id.
+    pub group_id: String,
+    /// Members to add.
+    pub add: Vec<String>,
+    /// Members to remove.
+    pub remove: Vec<String>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Queries on groups and their direct members.
 
-use super::query::{decode_cursor, encode_cursor, in_list, prefix_end, Arg, Sql};
+use super::query::{decode_cursor, encode_cursor, in_list, positional, prefix_end, Arg, Sql};
 use super::users::page_size;
 use super::{get_bool, ms_to_dt, now_ms, Result, StoreError};
 use crate::model::{Group, GroupDraft, GroupId, GroupQuery, Member, MemberKind, Page};
@@ -200,6 +200,7 @@ pub async fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Gr
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let sql = format!("SELECT {COLS} FROM groups g WHERE g.id IN ({})", in_list(chunk.len(), 1));
+        let sql = positional(conn, sql);
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(id.clone());
@@ -216,6 +217,7 @@ pub async fn members_of_many(conn: &mut AnyConnection, group_ids: &[String]) -> 
     let mut out = Vec::new();
     for chunk in group_ids.chunks(500) {
         let sql = format!("SELECT group_id, member_id, member_kind FROM group_members WHERE group_id IN ({})", in_list(chunk.len(), 1));
+        let sql = positional(conn, sql);
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(id.clone());
@@ -233,6 +235,7 @@ pub async fn containing(conn: &mut AnyConnection, member_ids: &[String]) -> Resu
     let mut out = Vec::new();
     for chunk in member_ids.chunks(500) {
         let sql = format!("SELECT group_id, member_id FROM group_members WHERE member_id IN ({})", in_list(chunk.len(), 1));
+        let sql = positional(conn, sql);
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(id.clone());

@@ -84,9 +84,45 @@ pub(crate) fn in_list(n: usize, first: usize) -> String {
     (0..n).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(",")
 }
 
+/// `sql` for `conn`'s backend: on SQLite every `$n` becomes an anonymous `?`. sqlx binds numbered
+/// parameters by name there, and SQLite finds each name by walking a list, so a statement with a
+/// 500-value `IN` list cost O(n²) lookups; anonymous ones are bound by position. Only for statements
+/// whose parameters appear once each, in ascending order (`… = $1 AND x IN ($2,$3,…)`).
+pub(crate) fn positional(conn: &sqlx::AnyConnection, sql: String) -> String {
+    if !conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        return sql;
+    }
+    anonymous(&sql)
+}
+
+fn anonymous(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbered_parameters_become_anonymous() {
+        assert_eq!(
+            anonymous("SELECT a FROM t WHERE app_id = $1 AND id IN ($2,$3,$10)"),
+            "SELECT a FROM t WHERE app_id = ? AND id IN (?,?,?)"
+        );
+        assert_eq!(anonymous("price > '$' AND $"), "price > '$' AND $");
+    }
 
     #[test]
     fn cursor_round_trip_and_rejects_junk() {

@@ -5,7 +5,7 @@
 //! the epoch it got with the lease (`WHERE epoch = $n`); a process that lost its lease (paused past the
 //! expiry, partitioned) finds its writes refused and stops.
 
-use super::query::in_list;
+use super::query::{in_list, positional};
 use super::{get_bool, ms_to_dt, Result, StoreError};
 use crate::model::Page;
 use crate::sync::diff::Exported;
@@ -285,6 +285,7 @@ pub async fn links(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]
     let mut out = HashMap::with_capacity(source_ids.len());
     for chunk in source_ids.chunks(500) {
         let sql = format!("SELECT {LINK_COLS} FROM sync_objects WHERE app_id = $1 AND source_id IN ({})", in_list(chunk.len(), 2));
+        let sql = positional(conn, sql);
         let mut q = sqlx::query(&sql).bind(app_id.to_string());
         for id in chunk {
             q = q.bind(id.clone());
@@ -378,6 +379,7 @@ pub async fn put_links(conn: &mut AnyConnection, app_id: &str, links: &[Link], n
 pub async fn delete_links(conn: &mut AnyConnection, app_id: &str, source_ids: &[String]) -> Result<()> {
     for chunk in source_ids.chunks(BATCH) {
         let sql = format!("DELETE FROM sync_objects WHERE app_id = $1 AND source_id IN ({})", in_list(chunk.len(), 2));
+        let sql = positional(conn, sql);
         let mut q = sqlx::query(&sql).bind(app_id.to_string());
         for id in chunk {
             q = q.bind(id.clone());
@@ -495,6 +497,7 @@ pub async fn active_target_ids(conn: &mut AnyConnection, app_id: &str, source_id
             "SELECT source_id, target_id FROM sync_objects WHERE app_id = $1 AND source_id IN ({}) AND state = 'active'",
             in_list(chunk.len(), 2)
         );
+        let sql = positional(conn, sql);
         let mut q = sqlx::query(&sql).bind(app_id.to_string());
         for id in chunk {
             q = q.bind((*id).clone());
@@ -515,6 +518,7 @@ pub async fn mark_refs_pending(conn: &mut AnyConnection, app_id: &str, group_ids
         // linked object instead of the primary key (a scan per page, which made cycles superlinear). The
         // passes that read the flag skip objects that are not linked.
         let sql = format!("UPDATE sync_objects SET refs_pending = $1 WHERE app_id = $2 AND source_id IN ({})", in_list(chunk.len(), 3));
+        let sql = positional(conn, sql);
         let mut q = sqlx::query(&sql).bind(true).bind(app_id.to_string());
         for id in chunk {
             q = q.bind(id.clone());

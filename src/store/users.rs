@@ -1,6 +1,6 @@
 //! Queries on directory users: keyset-paged lists, lookups, writes, soft delete and purge.
 
-use super::query::{decode_cursor, encode_cursor, in_list, prefix_end, Arg, Sql};
+use super::query::{decode_cursor, encode_cursor, in_list, positional, prefix_end, Arg, Sql};
 use super::{get_bool, ms_to_dt, now_ms, Result, StoreError};
 use crate::model::{ObjectRef, Page, User, UserDraft, UserId, UserQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use sqlx::any::AnyArguments;
@@ -332,6 +332,7 @@ pub async fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Us
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let sql = format!("SELECT {COLS}{FROM}WHERE u.id IN ({})", in_list(chunk.len(), 1));
+        let sql = positional(conn, sql);
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(id.clone());

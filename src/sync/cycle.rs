@@ -873,13 +873,14 @@ impl Runner {
             }
             self.job.cursor = links.last().map(|l| l.source_id.clone());
             let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
-            let (setup, connector, desired) = (&*self.setup, self.connector.as_ref(), &desired);
-            let results = self
-                .each_link(links, |l| {
+            let page: Vec<(Link, Vec<String>)> = links
+                .into_iter()
+                .map(|l| {
                     let want = desired.get(&l.source_id).cloned().unwrap_or_default();
-                    write_members(setup, connector, &cycle_id, l, want)
+                    (l, want)
                 })
-                .await;
+                .collect();
+            let results = write_members(&self.setup, self.connector.as_ref(), &cycle_id, page).await;
             if let Some(out) = self.commit(results, 0).await? {
                 return Ok(Some(out));
             }
@@ -1385,11 +1386,21 @@ async fn write_references(
     }
 }
 
-async fn write_members(setup: &JobSetup, connector: &dyn Connector, cycle_id: &str, l: Link, mut want: Vec<String>) -> ObjectResult {
+/// A group's membership change to send, or its result when there is nothing to send (not linked
+/// or not active, no change, or Update not allowed).
+#[allow(clippy::large_enum_variant)]
+enum MembersPlan {
+    /// Nothing to send.
+    Done(ObjectResult),
+    /// Send this change; `old` is how many members the target had.
+    Send { link: Link, want: Vec<String>, change: crate::connector::MemberChange, old: usize },
+}
+
+fn plan_members(setup: &JobSetup, l: Link, mut want: Vec<String>) -> MembersPlan {
     let mut next = l.clone();
     next.refs_pending = false;
     let Some(tid) = l.target_id.clone().filter(|_| l.linked() && l.state == "active") else {
-        return ObjectResult { link: Some(next), ..Default::default() };
+        return MembersPlan::Done(ObjectResult { link: Some(next), ..Default::default() });
     };
     want.sort();
     want.dedup();
@@ -1400,29 +1411,38 @@ async fn write_members(setup: &JobSetup, connector: &dyn Connector, cycle_id: &s
             next.exported.members = Some(want);
             next.export_hash = next.exported.hash();
         }
-        return ObjectResult { link: Some(next), ..Default::default() };
+        return MembersPlan::Done(ObjectResult { link: Some(next), ..Default::default() });
     }
     if !setup.mappings.group.mapping().actions.update {
-        return ObjectResult { link: Some(next), ..Default::default() };
+        return MembersPlan::Done(ObjectResult { link: Some(next), ..Default::default() });
     }
-    match connector.update_members(&tid, &add, &remove).await {
+    MembersPlan::Send { link: l, want, change: crate::connector::MemberChange { group_id: tid, add, remove }, old: old.len() }
+}
+
+/// What sending a group's membership change did: the link with the new members, and its log entry.
+fn members_result(
+    setup: &JobSetup,
+    cycle_id: &str,
+    l: Link,
+    want: Vec<String>,
+    change: crate::connector::MemberChange,
+    old: usize,
+    outcome: crate::connector::ConnResult<()>,
+) -> ObjectResult {
+    let mut next = l.clone();
+    next.refs_pending = false;
+    match outcome {
         Ok(sent) => {
             next.exported.members = Some(want);
             next.export_hash = next.exported.hash();
+            let (add, remove) = (change.add, change.remove);
+            let step = Step::new("Export", true, format!("{} member(s) added, {} removed", add.len(), remove.len()));
             let prop = ModifiedProperty {
                 name: "members".into(),
-                old_value: Some(json!({"count": old.len()})),
+                old_value: Some(json!({"count": old})),
                 new_value: Some(json!({"added": add, "removed": remove})),
             };
-            let mut log = log_for(
-                setup,
-                cycle_id,
-                &l,
-                LogAction::Update,
-                LogStatus::Success,
-                vec![Step::new("Export", true, format!("{} member(s) added, {} removed", add.len(), remove.len()))],
-                vec![prop],
-            );
+            let mut log = log_for(setup, cycle_id, &l, LogAction::Update, LogStatus::Success, vec![step], vec![prop]);
             log.detail.requests = sent.exchanges;
             ObjectResult { link: Some(next), log: Some(log), counts: Counts { updated: 1, ..Default::default() }, ..Default::default() }
         }
@@ -1434,4 +1454,29 @@ async fn write_members(setup: &JobSetup, connector: &dyn Connector, cycle_id: &s
             r
         }
     }
+}
+
+/// Writes the memberships of a page of groups: the changes go together
+/// ([`Connector::update_members_many`]: `/Bulk` when the target offers it); results in order.
+#[allow(clippy::result_large_err)]
+async fn write_members(setup: &JobSetup, connector: &dyn Connector, cycle_id: &str, page: Vec<(Link, Vec<String>)>) -> Vec<ObjectResult> {
+    let plans: Vec<MembersPlan> = page.into_iter().map(|(l, want)| plan_members(setup, l, want)).collect();
+    let changes: Vec<crate::connector::MemberChange> =
+        plans.iter().filter_map(|p| if let MembersPlan::Send { change, .. } = p { Some(change.clone()) } else { None }).collect();
+    let mut outcomes = connector.update_members_many(&changes).await.into_iter();
+    plans
+        .into_iter()
+        .map(|p| match p {
+            MembersPlan::Done(r) => r,
+            MembersPlan::Send { link, want, change, old } => {
+                let outcome = outcomes.next().unwrap_or_else(|| {
+                    Err(crate::connector::ConnectorError::new(
+                        crate::connector::ErrorKind::NotScim,
+                        "the change was not sent (internal error)",
+                    ))
+                });
+                members_result(setup, cycle_id, link, want, change, old, outcome)
+            }
+        })
+        .collect()
 }

@@ -30,23 +30,41 @@ pub struct BulkOp {
     pub size: usize,
 }
 
+/// An operation to plan: its method, its path (`/Users`, `/Groups/{id}`) and its data.
+#[derive(Clone, Debug)]
+pub struct OpSpec<'a> {
+    /// `POST`, `PATCH`, …
+    pub method: &'static str,
+    /// The path below the base URL.
+    pub path: String,
+    /// The operation's data.
+    pub data: &'a J,
+}
+
 /// Plans POST operations for `resources` into requests of at most `max_ops` operations and
 /// `max_payload` bytes. Returns the requests and the indexes of resources too large to go in any
 /// request (they are created one by one instead).
 pub fn plan(resources: &[J], collection: &str, max_ops: usize, max_payload: u64) -> (Vec<Vec<BulkOp>>, Vec<usize>) {
+    plan_ops(resources.iter().map(|data| OpSpec { method: "POST", path: collection.to_string(), data }), max_ops, max_payload)
+}
+
+/// Plans operations (each gets the `bulkId` `provisio-<its index>`) into requests of at most
+/// `max_ops` operations and `max_payload` bytes; returns the requests and the indexes of operations
+/// too large for any request.
+pub fn plan_ops<'a>(specs: impl IntoIterator<Item = OpSpec<'a>>, max_ops: usize, max_payload: u64) -> (Vec<Vec<BulkOp>>, Vec<usize>) {
     let max_ops = max_ops.clamp(1, MAX_OPERATIONS);
     let max_payload = usize::try_from(max_payload).unwrap_or(usize::MAX);
     let mut requests: Vec<Vec<BulkOp>> = Vec::new();
     let mut too_big = Vec::new();
     let mut current: Vec<BulkOp> = Vec::new();
     let mut size = ENVELOPE;
-    for (index, data) in resources.iter().enumerate() {
+    for (index, spec) in specs.into_iter().enumerate() {
         let bulk_id = format!("provisio-{index}");
         let mut m = serde_json::Map::new();
-        m.insert("method".into(), J::String("POST".into()));
-        m.insert("path".into(), J::String(collection.to_string()));
+        m.insert("method".into(), J::String(spec.method.into()));
+        m.insert("path".into(), J::String(spec.path));
         m.insert("bulkId".into(), J::String(bulk_id.clone()));
-        m.insert("data".into(), data.clone());
+        m.insert("data".into(), spec.data.clone());
         let op = J::Object(m);
         let json = serde_json::to_string(&op).unwrap_or_default();
         let op_size = json.len() + 1;
@@ -167,6 +185,51 @@ pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(
         .collect()
 }
 
+/// Maps a bulk response back to operations whose answer carries no resource (PATCH, DELETE): one
+/// result per operation, in the order of `ops`, a success with its status.
+pub fn map_statuses(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<u16, ConnectorError>> {
+    let answered: std::collections::HashMap<&str, &J> = response
+        .get("Operations")
+        .and_then(J::as_array)
+        .map(|a| a.iter().filter_map(|o| Some((o.get("bulkId")?.as_str()?, o))).collect())
+        .unwrap_or_default();
+    ops.iter()
+        .map(|op| {
+            let method = op.op.get("method").and_then(J::as_str).unwrap_or("");
+            let path = op.op.get("path").and_then(J::as_str).unwrap_or("");
+            let exchange = |status: Option<u16>| Exchange {
+                method: method.to_string(),
+                path: "/Bulk".into(),
+                request_body: Some(op.op.clone()),
+                status,
+                attempts,
+            };
+            let what = format!("{method} {path} (bulk operation {})", op.bulk_id);
+            let Some(answer) = answered.get(op.bulk_id.as_str()) else {
+                let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what}: the bulk response has no result for it"));
+                e.exchange = Some(exchange(None));
+                return Err(e);
+            };
+            match op_status(answer.get("status")) {
+                Some(s @ 200..=299) => Ok(s),
+                Some(s) => {
+                    let mut e = status_error(&what, Endpoint::Resource, s, answer.get("response"), None);
+                    if matches!(s, 429 | 500..=599) {
+                        e.kind = ErrorKind::Unavailable;
+                    }
+                    e.exchange = Some(exchange(Some(s)));
+                    Err(e)
+                }
+                None => {
+                    let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what}: the bulk response gives no status for it"));
+                    e.exchange = Some(exchange(None));
+                    Err(e)
+                }
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +291,27 @@ mod tests {
         let e3 = out[3].as_ref().unwrap_err();
         assert_eq!(e3.kind, ErrorKind::NotScim);
         assert!(e3.message.contains("no result"), "{}", e3.message);
+    }
+
+    #[test]
+    fn maps_patch_statuses_by_bulk_id() {
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": "u1"}]}]});
+        let specs = ["g1", "g2", "g3"].map(|g| OpSpec { method: "PATCH", path: format!("/Groups/{g}"), data: &body });
+        let (reqs, big) = plan_ops(specs, 10, 1_000_000);
+        assert!(big.is_empty());
+        let ops = &reqs[0];
+        assert_eq!((ops[1].op["method"].as_str(), ops[1].op["path"].as_str()), (Some("PATCH"), Some("/Groups/g2")));
+        let response = json!({"Operations": [
+            {"method": "PATCH", "bulkId": "provisio-2", "status": "404", "response": {"status": "404", "detail": "no such group"}},
+            {"method": "PATCH", "bulkId": "provisio-0", "status": "204"}
+        ]});
+        let out = map_statuses(ops, &response, 1);
+        assert_eq!(out[0].as_ref().ok(), Some(&204));
+        let e1 = out[1].as_ref().unwrap_err();
+        assert_eq!(e1.kind, ErrorKind::NotScim, "{}", e1.message);
+        let e2 = out[2].as_ref().unwrap_err();
+        assert_eq!(e2.status, Some(404));
+        assert!(e2.message.starts_with("PATCH /Groups/g3 (bulk operation provisio-2)"), "{}", e2.message);
+        assert_eq!(e2.exchange.as_ref().unwrap().request_body.as_ref().unwrap()["path"], "/Groups/g3");
     }
 }

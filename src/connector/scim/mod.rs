@@ -31,7 +31,8 @@ use self::error::Endpoint;
 use self::http::{encode, with_query, Auth, Call, OAuthClient, Reply, Transport};
 use self::resource::{list_page, member_ids, resource_id, values_at};
 use super::{
-    AttributeChange, Capabilities, ConnResult, ConnectionReport, Connector, ConnectorError, ErrorKind, Exchange, Secret, Sent, TargetObject,
+    AttributeChange, Capabilities, ConnResult, ConnectionReport, Connector, ConnectorError, ErrorKind, Exchange, MemberChange, Secret,
+    Sent, TargetObject,
 };
 use crate::apps::CompatProfile;
 use crate::mapping::ObjectType;
@@ -116,6 +117,9 @@ fn noun(object: ObjectType, n: usize) -> &'static str {
 
 /// The most values one batched matching query asks for (`a eq "x" or a eq "y" …`).
 pub const MATCH_BATCH: usize = 50;
+
+/// The most membership PATCH operations in one `/Bulk` request.
+pub const MEMBER_OPS_PER_BULK: usize = 100;
 
 /// Page size when reading whole lists (no filter support).
 const PAGE: usize = 100;
@@ -555,6 +559,99 @@ impl ScimConnector {
             .collect()
     }
 
+    /// Membership changes through `/Bulk`: each change's PATCH bodies (batches of the profile's size)
+    /// as operations, a few requests in flight; a change succeeds when all its operations do. An
+    /// operation too large for any request goes as a plain PATCH.
+    async fn update_members_bulk(&self, changes: &[MemberChange], caps: &Capabilities) -> Vec<ConnResult<()>> {
+        let p = self.profile();
+        let concurrency = p.max_concurrency.max(1) as usize;
+        let mut owner = Vec::new();
+        let mut bodies = Vec::new();
+        for (i, c) in changes.iter().enumerate() {
+            for body in patch::member_bodies(&c.add, &c.remove, p.member_batch_size, p.capitalized_ops) {
+                owner.push(i);
+                bodies.push((Self::object_path(ObjectType::Group, &c.group_id), body));
+            }
+        }
+        let specs = bodies.iter().map(|(path, data)| bulk::OpSpec { method: "PATCH", path: path.clone(), data });
+        let max_ops =
+            caps.bulk_max_operations.map_or(bulk::MAX_OPERATIONS, |n| n as usize).min(bulk::MAX_OPERATIONS).min(MEMBER_OPS_PER_BULK);
+        let max_payload = caps.bulk_max_payload_size.unwrap_or(bulk::DEFAULT_MAX_PAYLOAD);
+        let (requests, too_big) = bulk::plan_ops(specs, max_ops, max_payload);
+        let mut exchanges: Vec<Vec<Exchange>> = changes.iter().map(|_| Vec::new()).collect();
+        let mut failures: Vec<Option<ConnectorError>> = changes.iter().map(|_| None).collect();
+        let sends: Vec<_> = requests
+            .into_iter()
+            .map(|ops| async move {
+                let call = Call::new(Method::POST, "/Bulk", Endpoint::Collection).raw_body(bulk::request_bytes(&ops));
+                let r = self.send(call).await;
+                (ops, r)
+            })
+            .collect();
+        let answers: Vec<(Vec<bulk::BulkOp>, Result<Reply, ConnectorError>)> =
+            futures::stream::iter(sends).buffer_unordered(concurrency.min(4)).collect().await;
+        for (ops, answer) in answers {
+            let mapped: Vec<Result<u16, ConnectorError>> = match &answer {
+                Ok(reply) => match &reply.json {
+                    Some(j) => bulk::map_statuses(&ops, j, reply.exchange.attempts),
+                    None => {
+                        let e = not_scim(format!("POST /Bulk answered {} without a BulkResponse", reply.status), reply.clone());
+                        ops.iter().map(|_| Err(e.clone())).collect()
+                    }
+                },
+                Err(e) => ops
+                    .iter()
+                    .map(|op| {
+                        let mut e = e.clone();
+                        if let Some(x) = e.exchange.as_mut() {
+                            x.request_body = Some(op.op.clone());
+                        }
+                        Err(e)
+                    })
+                    .collect(),
+            };
+            let attempts = answer.as_ref().map_or(1, |r| r.exchange.attempts);
+            for (op, r) in ops.into_iter().zip(mapped) {
+                let i = owner[op.index];
+                match r {
+                    Ok(status) => exchanges[i].push(Exchange {
+                        method: "PATCH".into(),
+                        path: "/Bulk".into(),
+                        request_body: Some(op.op),
+                        status: Some(status),
+                        attempts,
+                    }),
+                    Err(e) => {
+                        if failures[i].is_none() {
+                            failures[i] = Some(e);
+                        }
+                    }
+                }
+            }
+        }
+        for k in too_big {
+            let i = owner[k];
+            let (path, body) = &bodies[k];
+            let call = Call::new(Method::PATCH, path.clone(), Endpoint::Resource).body(body.clone()).need_json(false);
+            match self.send(call).await {
+                Ok(reply) => exchanges[i].push(reply.exchange),
+                Err(e) => {
+                    if failures[i].is_none() {
+                        failures[i] = Some(e);
+                    }
+                }
+            }
+        }
+        exchanges
+            .into_iter()
+            .zip(failures)
+            .map(|(ex, f)| match f {
+                Some(e) => Err(e),
+                None => Ok(sent((), ex)),
+            })
+            .collect()
+    }
+
     /// Creates one by one, at most `max_concurrency` at a time, results in order.
     async fn create_each(&self, object: ObjectType, resources: &[J]) -> Vec<ConnResult<TargetObject>> {
         let concurrency = self.profile().max_concurrency.max(1) as usize;
@@ -722,6 +819,18 @@ impl Connector for ScimConnector {
             .accept(&[404]);
         let reply = self.send(call).await?;
         Ok(sent((), vec![reply.exchange]))
+    }
+
+    async fn update_members_many(&self, changes: &[MemberChange]) -> Vec<ConnResult<()>> {
+        let concurrency = self.profile().max_concurrency.max(1) as usize;
+        if !self.profile().use_put && self.profile().use_bulk {
+            if let Some(caps) = self.ensure_capabilities().await.filter(|c| c.bulk) {
+                return self.update_members_bulk(changes, &caps).await;
+            }
+        }
+        // The futures are made first: a stream over a borrowing closure trips the `Send` check.
+        let each: Vec<_> = changes.iter().map(|c| self.update_members(&c.group_id, &c.add, &c.remove)).collect();
+        futures::stream::iter(each).buffered(concurrency).collect().await
     }
 
     async fn update_members(&self, group_id: &str, add: &[String], remove: &[String]) -> ConnResult<()> {
