@@ -111,10 +111,45 @@ fn op_status(v: Option<&J>) -> Option<u16> {
     }
 }
 
-/// Maps a bulk response back to the operations sent: one result per operation, in the order of `ops`,
-/// a success with the operation's status. `attempts` is how many attempts the bulk request took. An
-/// operation the response lacks is an error.
-pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(TargetObject, u16), ConnectorError>> {
+/// What a success of one operation needs to say what it was: its label for messages, and the
+/// exchange to record (the operation sent, the status it got).
+struct OpAnswer<'a> {
+    op: &'a BulkOp,
+    what: String,
+    method: String,
+    attempts: u32,
+}
+
+impl OpAnswer<'_> {
+    fn exchange(&self, status: Option<u16>) -> Exchange {
+        Exchange {
+            method: self.method.clone(),
+            path: "/Bulk".into(),
+            request_body: Some(self.op.op.clone()),
+            status,
+            attempts: self.attempts,
+        }
+    }
+
+    fn error(&self, kind: ErrorKind, message: String, status: Option<u16>) -> ConnectorError {
+        let mut e = ConnectorError::new(kind, message);
+        e.status = status;
+        e.exchange = Some(self.exchange(status));
+        e
+    }
+}
+
+/// Maps a bulk response back to the operations sent, one result per operation in the order of
+/// `ops`: an operation the response lacks, or answered without a status, is `NotScim`; a non-2xx
+/// answer is the target's error (429/5xx `Unavailable`, retried later); a 2xx answer goes to `ok`
+/// with its status and its answer.
+fn map_answers<T>(
+    ops: &[BulkOp],
+    response: &J,
+    attempts: u32,
+    endpoint: Endpoint,
+    ok: impl Fn(&OpAnswer<'_>, u16, &J) -> Result<T, ConnectorError>,
+) -> Vec<Result<T, ConnectorError>> {
     let answered: std::collections::HashMap<&str, &J> = response
         .get("Operations")
         .and_then(J::as_array)
@@ -122,112 +157,59 @@ pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(
         .unwrap_or_default();
     ops.iter()
         .map(|op| {
+            let method = op.op.get("method").and_then(J::as_str).unwrap_or("").to_string();
             let path = op.op.get("path").and_then(J::as_str).unwrap_or("");
-            let exchange = |status: Option<u16>| Exchange {
-                method: "POST".into(),
-                path: "/Bulk".into(),
-                request_body: Some(op.op.clone()),
-                status,
-                attempts,
-            };
-            let what = format!("POST {path} (bulk operation {})", op.bulk_id);
+            let what = format!("{method} {path} (bulk operation {})", op.bulk_id);
+            let a = OpAnswer { op, what, method, attempts };
             let Some(answer) = answered.get(op.bulk_id.as_str()) else {
-                let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what}: the bulk response has no result for it"));
-                e.exchange = Some(exchange(None));
-                return Err(e);
+                return Err(a.error(ErrorKind::NotScim, format!("{}: the bulk response has no result for it", a.what), None));
             };
-            let status = op_status(answer.get("status"));
-            let body = answer.get("response");
-            match status {
-                Some(s @ 200..=299) => {
-                    let from_body = body.filter(|b| resource_id(b).is_some());
-                    let location_id = answer
-                        .get("location")
-                        .and_then(J::as_str)
-                        .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string);
-                    let id = from_body.and_then(resource_id).or(location_id);
-                    match id {
-                        Some(id) => {
-                            let resource = from_body.cloned().unwrap_or_else(|| {
-                                let mut d = op.op.get("data").cloned().unwrap_or(J::Null);
-                                if let Some(o) = d.as_object_mut() {
-                                    o.insert("id".into(), J::String(id.clone()));
-                                }
-                                d
-                            });
-                            Ok((TargetObject { id, resource }, s))
-                        }
-                        None => {
-                            let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what} answered {s} without an id or a location"));
-                            e.status = Some(s);
-                            e.exchange = Some(exchange(Some(s)));
-                            Err(e)
-                        }
-                    }
-                }
+            match op_status(answer.get("status")) {
+                Some(s @ 200..=299) => ok(&a, s, answer),
                 Some(s) => {
-                    let mut e = status_error(&what, Endpoint::Collection, s, body, None);
+                    let mut e = status_error(&a.what, endpoint, s, answer.get("response"), None);
                     if matches!(s, 429 | 500..=599) {
                         e.kind = ErrorKind::Unavailable;
                     }
-                    e.exchange = Some(exchange(Some(s)));
+                    e.exchange = Some(a.exchange(Some(s)));
                     Err(e)
                 }
-                None => {
-                    let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what}: the bulk response gives no status for it"));
-                    e.exchange = Some(exchange(None));
-                    Err(e)
-                }
+                None => Err(a.error(ErrorKind::NotScim, format!("{}: the bulk response gives no status for it", a.what), None)),
             }
         })
         .collect()
 }
 
+/// Maps a bulk response back to the POST operations sent: one result per operation, in the order of
+/// `ops`, a success with the created resource (the answer's, or the data sent with the id from its
+/// location) and its status. `attempts` is how many attempts the bulk request took.
+pub fn map_response(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<(TargetObject, u16), ConnectorError>> {
+    map_answers(ops, response, attempts, Endpoint::Collection, |a, s, answer| {
+        let from_body = answer.get("response").filter(|b| resource_id(b).is_some());
+        let location_id = answer
+            .get("location")
+            .and_then(J::as_str)
+            .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        let Some(id) = from_body.and_then(resource_id).or(location_id) else {
+            return Err(a.error(ErrorKind::NotScim, format!("{} answered {s} without an id or a location", a.what), Some(s)));
+        };
+        let resource = from_body.cloned().unwrap_or_else(|| {
+            let mut d = a.op.op.get("data").cloned().unwrap_or(J::Null);
+            if let Some(o) = d.as_object_mut() {
+                o.insert("id".into(), J::String(id.clone()));
+            }
+            d
+        });
+        Ok((TargetObject { id, resource }, s))
+    })
+}
+
 /// Maps a bulk response back to operations whose answer carries no resource (PATCH, DELETE): one
 /// result per operation, in the order of `ops`, a success with its status.
 pub fn map_statuses(ops: &[BulkOp], response: &J, attempts: u32) -> Vec<Result<u16, ConnectorError>> {
-    let answered: std::collections::HashMap<&str, &J> = response
-        .get("Operations")
-        .and_then(J::as_array)
-        .map(|a| a.iter().filter_map(|o| Some((o.get("bulkId")?.as_str()?, o))).collect())
-        .unwrap_or_default();
-    ops.iter()
-        .map(|op| {
-            let method = op.op.get("method").and_then(J::as_str).unwrap_or("");
-            let path = op.op.get("path").and_then(J::as_str).unwrap_or("");
-            let exchange = |status: Option<u16>| Exchange {
-                method: method.to_string(),
-                path: "/Bulk".into(),
-                request_body: Some(op.op.clone()),
-                status,
-                attempts,
-            };
-            let what = format!("{method} {path} (bulk operation {})", op.bulk_id);
-            let Some(answer) = answered.get(op.bulk_id.as_str()) else {
-                let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what}: the bulk response has no result for it"));
-                e.exchange = Some(exchange(None));
-                return Err(e);
-            };
-            match op_status(answer.get("status")) {
-                Some(s @ 200..=299) => Ok(s),
-                Some(s) => {
-                    let mut e = status_error(&what, Endpoint::Resource, s, answer.get("response"), None);
-                    if matches!(s, 429 | 500..=599) {
-                        e.kind = ErrorKind::Unavailable;
-                    }
-                    e.exchange = Some(exchange(Some(s)));
-                    Err(e)
-                }
-                None => {
-                    let mut e = ConnectorError::new(ErrorKind::NotScim, format!("{what}: the bulk response gives no status for it"));
-                    e.exchange = Some(exchange(None));
-                    Err(e)
-                }
-            }
-        })
-        .collect()
+    map_answers(ops, response, attempts, Endpoint::Resource, |_, s, _| Ok(s))
 }
 
 #[cfg(test)]

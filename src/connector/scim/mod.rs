@@ -448,6 +448,23 @@ impl ScimConnector {
         }
     }
 
+    /// Sends planned `/Bulk` requests, `in_flight` at once; each answer with its operations, in order.
+    async fn send_bulk(
+        &self,
+        requests: Vec<Vec<bulk::BulkOp>>,
+        in_flight: usize,
+    ) -> Vec<(Vec<bulk::BulkOp>, Result<Reply, ConnectorError>)> {
+        let sends: Vec<_> = requests
+            .into_iter()
+            .map(|ops| async move {
+                let call = Call::new(Method::POST, "/Bulk", Endpoint::Collection).raw_body(bulk::request_bytes(&ops));
+                let r = self.send(call).await;
+                (ops, r)
+            })
+            .collect();
+        futures::stream::iter(sends).buffered(in_flight.max(1)).collect().await
+    }
+
     /// Creates through `/Bulk`, in requests within the target's limits.
     async fn create_bulk(&self, object: ObjectType, resources: &[J], caps: &Capabilities) -> Vec<ConnResult<TargetObject>> {
         // Groups go without their members (added by PATCH once created); users as they are.
@@ -469,16 +486,7 @@ impl ScimConnector {
         let max_payload = caps.bulk_max_payload_size.unwrap_or(bulk::DEFAULT_MAX_PAYLOAD);
         let (requests, too_big) = bulk::plan(bodies, collection(object), max_ops, max_payload);
         let mut results: Vec<Option<ConnResult<TargetObject>>> = resources.iter().map(|_| None).collect();
-        let sends: Vec<_> = requests
-            .into_iter()
-            .map(|ops| async move {
-                let call = Call::new(Method::POST, "/Bulk", Endpoint::Collection).raw_body(bulk::request_bytes(&ops));
-                let r = self.send(call).await;
-                (ops, r)
-            })
-            .collect();
-        let answers: Vec<(Vec<bulk::BulkOp>, Result<Reply, ConnectorError>)> =
-            futures::stream::iter(sends).buffered(concurrency).collect().await;
+        let answers = self.send_bulk(requests, concurrency).await;
         for (ops, answer) in answers {
             match answer {
                 Ok(reply) => {
@@ -580,16 +588,7 @@ impl ScimConnector {
         let (requests, too_big) = bulk::plan_ops(specs, max_ops, max_payload);
         let mut exchanges: Vec<Vec<Exchange>> = changes.iter().map(|_| Vec::new()).collect();
         let mut failures: Vec<Option<ConnectorError>> = changes.iter().map(|_| None).collect();
-        let sends: Vec<_> = requests
-            .into_iter()
-            .map(|ops| async move {
-                let call = Call::new(Method::POST, "/Bulk", Endpoint::Collection).raw_body(bulk::request_bytes(&ops));
-                let r = self.send(call).await;
-                (ops, r)
-            })
-            .collect();
-        let answers: Vec<(Vec<bulk::BulkOp>, Result<Reply, ConnectorError>)> =
-            futures::stream::iter(sends).buffer_unordered(concurrency.min(4)).collect().await;
+        let answers = self.send_bulk(requests, concurrency.min(4)).await;
         for (ops, answer) in answers {
             let mapped: Vec<Result<u16, ConnectorError>> = match &answer {
                 Ok(reply) => match &reply.json {
