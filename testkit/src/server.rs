@@ -339,7 +339,7 @@ async fn handle(inner: Arc<Inner>, ctl: Arc<ConnCtl>, admin: bool, req: Request<
         Some(r) => r,
         None if !auth_ok => unauthorized("missing or invalid bearer token"),
         None => match &rel {
-            Some(rel) => scim::dispatch(&inner, &method, rel, query.as_deref(), &body, false),
+            Some(rel) => scim::dispatch(&inner, &method, rel, query.as_deref(), scim::Input::Raw(&body), false),
             None => Reply::error(404, None, format!("not found: {path} (the SCIM base is {BASE_PATH})")),
         },
     };

@@ -195,7 +195,27 @@ fn find_by_id(items: &[Value], id: &str) -> Reply {
 }
 
 /// Routes one request below the SCIM base. `path` is e.g. `/Users/abc`; `method` upper case.
-pub(crate) fn dispatch(inner: &Inner, method: &str, path: &str, query: Option<&str>, body: &[u8], in_bulk: bool) -> Reply {
+/// A request's body: the bytes of an HTTP request, or a bulk operation's `data`, already parsed.
+pub(crate) enum Input<'a> {
+    /// Raw bytes, parsed when the route needs a body.
+    Raw(&'a [u8]),
+    /// A bulk operation's `data` (absent when the operation has none).
+    Parsed(Option<Value>),
+}
+
+impl Input<'_> {
+    fn value(self) -> Result<Value, Reply> {
+        match self {
+            Input::Raw(b) => parse_body(b),
+            Input::Parsed(Some(v)) => Ok(v),
+            Input::Parsed(None) => Err(invalid_syntax("the request needs a JSON body")),
+        }
+    }
+}
+
+/// Routes a request. `in_bulk`: an operation of a `/Bulk` request, whose successful answers carry
+/// no resource body (the BulkResponse holds only status and location), so none is encoded.
+pub(crate) fn dispatch(inner: &Inner, method: &str, path: &str, query: Option<&str>, body: Input<'_>, in_bulk: bool) -> Reply {
     let trimmed = path.trim_matches('/');
     let segs: Vec<&str> = if trimmed.is_empty() { Vec::new() } else { trimmed.split('/').collect() };
     let kind_of = |s: &str| match s {
@@ -214,8 +234,8 @@ pub(crate) fn dispatch(inner: &Inner, method: &str, path: &str, query: Option<&s
             let kind = kind_of(col).unwrap_or(Kind::User);
             match method {
                 "GET" => list(inner, kind, &query_pairs(query)),
-                "POST" => match parse_body(body) {
-                    Ok(v) => create(inner, kind, v),
+                "POST" => match body.value() {
+                    Ok(v) => create(inner, kind, v, in_bulk),
                     Err(r) => r,
                 },
                 _ => method_not_allowed(method, path),
@@ -223,7 +243,7 @@ pub(crate) fn dispatch(inner: &Inner, method: &str, path: &str, query: Option<&s
         }
         [col, ".search"] if kind_of(col).is_some() && method == "POST" => {
             let kind = kind_of(col).unwrap_or(Kind::User);
-            match parse_body(body) {
+            match body.value() {
                 Ok(v) => search(inner, kind, &v),
                 Err(r) => r,
             }
@@ -232,12 +252,12 @@ pub(crate) fn dispatch(inner: &Inner, method: &str, path: &str, query: Option<&s
             let kind = kind_of(col).unwrap_or(Kind::User);
             match method {
                 "GET" => get(inner, kind, id, &query_pairs(query)),
-                "PUT" => match parse_body(body) {
-                    Ok(v) => put(inner, kind, id, v),
+                "PUT" => match body.value() {
+                    Ok(v) => put(inner, kind, id, v, in_bulk),
                     Err(r) => r,
                 },
-                "PATCH" => match parse_body(body) {
-                    Ok(v) => patch(inner, kind, id, &v),
+                "PATCH" => match body.value() {
+                    Ok(v) => patch(inner, kind, id, &v, in_bulk),
                     Err(r) => r,
                 },
                 "DELETE" => delete(inner, kind, id),
@@ -246,7 +266,10 @@ pub(crate) fn dispatch(inner: &Inner, method: &str, path: &str, query: Option<&s
         }
         ["Bulk"] if in_bulk => invalid_value("a bulk operation cannot target /Bulk"),
         ["Bulk"] if !inner.bulk => Reply::error(501, None, "bulk operations are not supported"),
-        ["Bulk"] if method == "POST" => bulk(inner, body),
+        ["Bulk"] if method == "POST" => match body {
+            Input::Raw(b) => bulk(inner, b),
+            Input::Parsed(_) => invalid_value("a bulk operation cannot target /Bulk"),
+        },
         ["Bulk"] => method_not_allowed(method, path),
         _ => Reply::error(404, None, format!("no endpoint {path}")),
     }
@@ -315,7 +338,7 @@ fn check_members(store: &Store, res: &Map<String, Value>, known: &[&str]) -> Res
     Ok(())
 }
 
-fn create(inner: &Inner, kind: Kind, v: Value) -> Reply {
+fn create(inner: &Inner, kind: Kind, v: Value, in_bulk: bool) -> Reply {
     let (mut m, key) = match prepare(kind, v) {
         Ok(x) => x,
         Err(r) => return r,
@@ -326,7 +349,7 @@ fn create(inner: &Inner, kind: Kind, v: Value) -> Reply {
     m.insert("id".into(), Value::String(id.clone()));
     m.insert("meta".into(), json!({"resourceType": kind.resource_type(), "created": now, "lastModified": now, "location": loc}));
     let res = Value::Object(m);
-    let body = serde_json::to_vec(&res).unwrap_or_default();
+    let body = if in_bulk { None } else { Some(serde_json::to_vec(&res).unwrap_or_default()) };
     {
         let mut store = inner.store.lock();
         if store.col(kind).owner_of(&key).is_some() {
@@ -341,7 +364,11 @@ fn create(inner: &Inner, kind: Kind, v: Value) -> Reply {
         let seq = store.next_seq();
         store.col_mut(kind).insert(seq, id, res);
     }
-    Reply::bytes(201, body).with_location(loc)
+    match body {
+        Some(b) => Reply::bytes(201, b),
+        None => Reply::empty(201),
+    }
+    .with_location(loc)
 }
 
 struct ListParams {
@@ -591,7 +618,8 @@ fn get(inner: &Inner, kind: Kind, id: &str, params: &[(String, String)]) -> Repl
 }
 
 /// Stores `new` as resource `id` after the uniqueness and member checks (PUT and PATCH).
-fn commit(store: &mut Store, kind: Kind, id: &str, new: Map<String, Value>, old_members: &[&str]) -> Result<Value, Reply> {
+/// Stores `new` as resource `id` after the uniqueness and member checks.
+fn commit(store: &mut Store, kind: Kind, id: &str, new: Map<String, Value>, old_members: &[&str]) -> Result<(), Reply> {
     let key = match new.get(kind.unique_attr()).or_else(|| get_ci(&new, kind.unique_attr())) {
         Some(Value::String(s)) if !s.trim().is_empty() => lower(s),
         _ => return Err(invalid_value(format!("{} is required and must be a non-empty string", kind.unique_attr()))),
@@ -603,12 +631,20 @@ fn commit(store: &mut Store, kind: Kind, id: &str, new: Map<String, Value>, old_
         }
     }
     check_members(store, &new, old_members)?;
-    let v = Value::Object(new);
-    store.col_mut(kind).replace(id, v.clone());
-    Ok(v)
+    store.col_mut(kind).replace(id, Value::Object(new));
+    Ok(())
 }
 
-fn put(inner: &Inner, kind: Kind, id: &str, v: Value) -> Reply {
+/// The answer to a successful PUT or PATCH that returns the resource (none in a bulk operation).
+fn stored(inner: &Inner, store: &Store, kind: Kind, id: &str, in_bulk: bool) -> Reply {
+    let reply = match store.col(kind).get(id) {
+        Some(v) if !in_bulk => Reply::json(200, v),
+        _ => Reply::empty(200),
+    };
+    reply.with_location(location(inner, kind, id))
+}
+
+fn put(inner: &Inner, kind: Kind, id: &str, v: Value, in_bulk: bool) -> Reply {
     let (mut m, _) = match prepare(kind, v) {
         Ok(x) => x,
         Err(r) => return r,
@@ -622,12 +658,12 @@ fn put(inner: &Inner, kind: Kind, id: &str, v: Value) -> Reply {
     m.insert("id".into(), Value::String(id.to_string()));
     m.insert("meta".into(), meta);
     match commit(&mut store, kind, id, m, &known) {
-        Ok(v) => Reply::json(200, &v).with_location(location(inner, kind, id)),
+        Ok(()) => stored(inner, &store, kind, id, in_bulk),
         Err(r) => r,
     }
 }
 
-fn patch(inner: &Inner, kind: Kind, id: &str, body: &Value) -> Reply {
+fn patch(inner: &Inner, kind: Kind, id: &str, body: &Value, in_bulk: bool) -> Reply {
     let mut store = inner.store.lock();
     let Some(old) = store.col(kind).get(id) else { return not_found(kind, id) };
     let Some(old_obj) = old.as_object() else { return not_found(kind, id) };
@@ -641,8 +677,8 @@ fn patch(inner: &Inner, kind: Kind, id: &str, body: &Value) -> Reply {
     let known: Vec<String> = member_ids(old_obj).into_iter().map(str::to_string).collect();
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
     match commit(&mut store, kind, id, new, &known) {
-        Ok(v) => match kind {
-            Kind::User => Reply::json(200, &v).with_location(location(inner, kind, id)),
+        Ok(()) => match kind {
+            Kind::User => stored(inner, &store, kind, id, in_bulk),
             Kind::Group => Reply::empty(204),
         },
         Err(r) => r,
@@ -700,15 +736,16 @@ fn bulk(inner: &Inner, body: &[u8]) -> Reply {
     if body.len() > MAX_PAYLOAD {
         return Reply::error(413, Some("tooLarge"), format!("the bulk request is larger than maxPayloadSize {MAX_PAYLOAD}"));
     }
-    let v = match parse_body(body) {
+    let mut v = match parse_body(body) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Some(b) = v.as_object() else { return invalid_syntax("the body must be a BulkRequest") };
+    let Some(b) = v.as_object_mut() else { return invalid_syntax("the body must be a BulkRequest") };
     if !has_schema(b, BULK_REQUEST) {
         return invalid_syntax(format!("the schemas of a bulk request must hold {BULK_REQUEST}"));
     }
-    let Some(Value::Array(ops)) = get_ci(b, "Operations") else {
+    // The operations are taken out of the request, so that each one's `data` moves into its dispatch.
+    let Some(Value::Array(ops)) = remove_ci(b, "Operations") else {
         return invalid_syntax("a bulk request needs an Operations array");
     };
     if ops.len() > MAX_OPERATIONS {
@@ -718,10 +755,11 @@ fn bulk(inner: &Inner, body: &[u8]) -> Reply {
     let mut ids: HashMap<String, String> = HashMap::new();
     let mut results = Vec::with_capacity(ops.len());
     let mut errors = 0u64;
-    for op in ops {
+    for mut op in ops {
         if fail_on_errors.is_some_and(|n| errors >= n) {
             break;
         }
+        let data = op.as_object_mut().and_then(|o| remove_ci(o, "data"));
         let o = op.as_object();
         let field = |name: &str| o.and_then(|o| get_ci(o, name));
         let method = field("method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
@@ -751,14 +789,13 @@ fn bulk(inner: &Inner, body: &[u8]) -> Reply {
             if let Some(crate::fault::FaultKind::Status(s)) = inner.pick_fault(&method, &path) {
                 return Reply::error(s, None, format!("injected fault: status {s}"));
             }
-            let mut data = field("data").cloned();
+            let mut data = data;
             if let Some(d) = data.as_mut() {
                 if let Err(r) = resolve_bulk_ids(d, &ids) {
                     return Reply::error(409, Some("invalidValue"), format!("bulkId '{r}' is not resolved"));
                 }
             }
-            let body = data.map(|d| serde_json::to_vec(&d).unwrap_or_default()).unwrap_or_default();
-            dispatch(inner, &method, &path, None, &body, true)
+            dispatch(inner, &method, &path, None, Input::Parsed(data), true)
         })();
         if reply.is_error() {
             errors += 1;
