@@ -802,3 +802,38 @@ async fn managers_are_created_before_their_reports() {
     );
     let _ = (boss, lead);
 }
+
+#[tokio::test]
+async fn memberships_of_several_pages_of_groups_all_land() {
+    // More groups than one page of the members phase (250): the phase's pages are pipelined (the next
+    // page read while one is sent and the one before written), and every page must land once.
+    let target = ScimTarget::start(TargetConfig { token: Some(TOKEN.into()), bulk: true, ..Default::default() }).await;
+    let state = target.state();
+    let env = Env::new(&target.base_url(), TOKEN, ProvisioningSettings { scope: SyncScope::All, ..settings() }).await;
+    let mut users = Vec::new();
+    for i in 0..40 {
+        users.push(env.user(&format!("p{i}@contoso.example"), json!({})).await);
+    }
+    let groups = 620;
+    for g in 0..groups {
+        env.group(&format!("Page group {g:03}"), &[&users[g % users.len()], &users[(g + 1) % users.len()]]).await;
+    }
+    let counts = completed(&env.run().await);
+    assert_eq!(counts.failed, 0, "{counts:?}");
+    assert_eq!(counts.updated as usize, groups, "one membership update per group: {counts:?}");
+    let held = state.groups();
+    assert_eq!(held.len(), groups);
+    let user_ids: HashSet<String> = state.users().iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    for g in &held {
+        let members: Vec<&str> = g["members"].as_array().expect("members").iter().map(|m| m["value"].as_str().unwrap()).collect();
+        assert_eq!(members.len(), 2, "{g}");
+        assert!(members.iter().all(|m| user_ids.contains(*m)), "{g}");
+    }
+    let updates = env.logs().await.into_iter().filter(|l| l.action == LogAction::Update && l.status == LogStatus::Success).count();
+    assert_eq!(updates, groups);
+    // The phase ran to its end: nothing is left pending, and a second cycle sends no membership change.
+    state.clear_requests();
+    let again = completed(&env.run().await);
+    assert_eq!(again.updated, 0, "{again:?}");
+    assert!(state.requests().iter().all(|r| r.method == "GET"), "{:?}", state.requests());
+}

@@ -342,6 +342,11 @@ impl Resolved {
         refs
     }
 
+    /// The reference attributes (directory ids), in mapping order.
+    pub fn references(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.attributes.iter().zip(&self.shapes).filter(|(_, s)| s.attr_type == TargetType::Reference).map(|((p, v), _)| (p, v))
+    }
+
     /// Rewrites every reference value (directory ids) with `translate` (to target ids); references
     /// it cannot translate are dropped.
     pub fn map_references(&mut self, translate: &dyn Fn(&str) -> Option<String>) {

@@ -405,11 +405,11 @@ pub async fn escrow_due(conn: &mut AnyConnection, app_id: &str, now: i64, limit:
 /// Links of `object_type` with references still to write, after `after` in source-id order.
 pub async fn pending_refs(conn: &mut AnyConnection, app_id: &str, object_type: &str, after: &str, limit: i64) -> Result<Vec<Link>> {
     let sql = format!(
-        "SELECT {LINK_COLS} FROM sync_objects WHERE app_id = $1 AND refs_pending = $2 AND object_type = $3 AND source_id > $4 ORDER BY source_id LIMIT $5"
+        // `refs_pending` as the partial index says it (SQLite uses the index only for that very term).
+        "SELECT {LINK_COLS} FROM sync_objects WHERE app_id = $1 AND object_type = $2 AND source_id > $3 AND refs_pending ORDER BY source_id LIMIT $4"
     );
     sqlx::query(&sql)
         .bind(app_id.to_string())
-        .bind(true)
         .bind(object_type.to_string())
         .bind(after.to_string())
         .bind(limit)
@@ -505,6 +505,32 @@ pub async fn active_target_ids(conn: &mut AnyConnection, app_id: &str, source_id
         for r in q.fetch_all(&mut *conn).await? {
             if let Some(t) = r.try_get::<Option<String>, _>("target_id")? {
                 out.insert(r.try_get("source_id")?, t);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The target ids of the user members of `group_ids` that the job manages and that are active:
+/// (group id, member's target id), in one query.
+pub async fn member_targets(conn: &mut AnyConnection, app_id: &str, group_ids: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in group_ids.chunks(500) {
+        let sql = format!(
+            // A lookup per membership by the links' primary key (a join let SQLite's planner walk the
+            // job's links instead).
+            "SELECT gm.group_id, (SELECT so.target_id FROM sync_objects so WHERE so.app_id = $1 AND so.source_id = gm.member_id \
+             AND so.state = 'active') AS target_id FROM group_members gm WHERE gm.group_id IN ({}) AND gm.member_kind = 'user'",
+            in_list(chunk.len(), 2)
+        );
+        let sql = positional(conn, sql);
+        let mut q = sqlx::query(&sql).bind(app_id.to_string());
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            if let Some(t) = r.try_get::<Option<String>, _>("target_id")? {
+                out.push((r.try_get("group_id")?, t));
             }
         }
     }

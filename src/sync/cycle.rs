@@ -19,10 +19,10 @@ use super::{policy, JobSetup, SyncError};
 use crate::connector::{AttributeChange, Connector};
 use crate::mapping::resolve::{resolve, Phase};
 use crate::mapping::ObjectType;
-use crate::model::MemberKind;
 use crate::service::expressions::SystemEnv;
 use crate::store::sync::{self as st, Link};
 use crate::store::{changes, groups, now_ms, users, Store};
+use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -817,30 +817,39 @@ impl Runner {
 
     /// Writes references (managers) of users whose references changed, once their targets exist.
     async fn references(&mut self) -> Result<Option<RunOutcome>, SyncError> {
-        let app = self.setup.app_id.clone();
-        loop {
-            let after = self.job.cursor.clone().unwrap_or_default();
-            let (links, sources, targets) = {
-                let mut c = self.store.conn().await?;
-                let links = st::pending_refs(&mut c, &app, "user", &after, PAGE).await?;
-                let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
-                let sources: HashMap<String, crate::model::User> =
-                    users::get_many(&mut c, &ids).await?.into_iter().map(|u| (u.id.to_string(), u)).collect();
-                let referenced: Vec<String> = sources.values().filter_map(|u| u.manager.as_ref().map(|m| m.id.clone())).collect();
-                let targets = st::active_target_ids(&mut c, &app, &referenced).await?;
-                (links, sources, targets)
-            };
-            if links.is_empty() {
-                return Ok(None);
-            }
-            self.job.cursor = links.last().map(|l| l.source_id.clone());
-            let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
-            let (setup, connector) = (&*self.setup, self.connector.as_ref());
-            let results = self.each_link(links, |l| write_references(setup, connector, &cycle_id, l, &sources, &targets)).await;
-            if let Some(out) = self.commit(results, 0).await? {
-                return Ok(Some(out));
-            }
-        }
+        self.link_pages(
+            |r: &Runner, after: String| Box::pin(r.references_page(after)),
+            |p: Pages, (links, sources, targets): ReferencesPage| {
+                Box::pin(async move {
+                    let concurrency = p.setup.concurrency.max(1);
+                    let (setup, connector, cycle_id) = (&*p.setup, p.connector.as_ref(), p.cycle_id.as_str());
+                    let (sources, targets) = (&sources, &targets);
+                    stream::iter(links)
+                        .map(|l| write_references(setup, connector, cycle_id, l, sources, targets))
+                        .buffered(concurrency)
+                        .collect()
+                        .await
+                })
+            },
+        )
+        .await
+    }
+
+    /// A page of users whose references are pending, after `after`: their links, the users, and the
+    /// target ids of their managers; with the page's last id.
+    async fn references_page(&self, after: String) -> Result<Option<(ReferencesPage, String)>, SyncError> {
+        let app = &self.setup.app_id;
+        let mut c = self.store.conn().await?;
+        let links = st::pending_refs(&mut c, app, "user", &after, PAGE).await?;
+        let Some(last) = links.last().map(|l| l.source_id.clone()) else {
+            return Ok(None);
+        };
+        let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
+        let sources: HashMap<String, crate::model::User> =
+            users::get_many(&mut c, &ids).await?.into_iter().map(|u| (u.id.to_string(), u)).collect();
+        let referenced: Vec<String> = sources.values().filter_map(|u| u.manager.as_ref().map(|m| m.id.clone())).collect();
+        let targets = st::active_target_ids(&mut c, app, &referenced).await?;
+        Ok(Some(((links, sources, targets), last)))
     }
 
     /// Writes group memberships of groups marked pending.
@@ -848,42 +857,88 @@ impl Runner {
         if !self.setup.sync_members || !self.mapping_enabled(ObjectType::Group) {
             return Ok(None);
         }
-        let app = self.setup.app_id.clone();
+        self.link_pages(
+            |r: &Runner, after: String| Box::pin(r.members_page(after)),
+            |p: Pages, page: Vec<(Link, Vec<String>)>| {
+                Box::pin(async move { write_members(&p.setup, p.connector.as_ref(), &p.cycle_id, page).await })
+            },
+        )
+        .await
+    }
+
+    /// A page of groups whose memberships are pending, after `after`, each with the target ids of the
+    /// members it should have; with the page's last id.
+    async fn members_page(&self, after: String) -> Result<Option<(Vec<(Link, Vec<String>)>, String)>, SyncError> {
+        let app = &self.setup.app_id;
+        let mut c = self.store.conn().await?;
+        let links = st::pending_refs(&mut c, app, "group", &after, MEMBER_PAGE).await?;
+        let Some(last) = links.last().map(|l| l.source_id.clone()) else {
+            return Ok(None);
+        };
+        let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
+        let mut desired: HashMap<String, Vec<String>> = HashMap::new();
+        for (g, t) in st::member_targets(&mut c, app, &ids).await? {
+            desired.entry(g).or_default().push(t);
+        }
+        let page = links
+            .into_iter()
+            .map(|l| {
+                let want = desired.remove(&l.source_id).unwrap_or_default();
+                (l, want)
+            })
+            .collect();
+        Ok(Some((page, last)))
+    }
+
+    /// Runs a phase over pages of links from the phase's cursor on, pipelined like a scan: while a
+    /// page's requests are out (`send`, a task of its own), the next page is read (`read`: the page
+    /// after an id, with its last id) and the page before is written. The cursor moves with each
+    /// written page, so a crash or a stop resumes after the last page written.
+    async fn link_pages<T, R, S>(&mut self, read: R, send: S) -> Result<Option<RunOutcome>, SyncError>
+    where
+        T: Send + 'static,
+        R: for<'a> Fn(&'a Runner, String) -> BoxFuture<'a, Result<Option<(T, String)>, SyncError>>,
+        S: Fn(Pages, T) -> BoxFuture<'static, Vec<ObjectResult>>,
+    {
+        let mut page = read(self, self.job.cursor.clone().unwrap_or_default()).await?;
+        // A page's results folded into the job, not written yet.
+        let mut pending: Option<PageWrite> = None;
         loop {
-            let after = self.job.cursor.clone().unwrap_or_default();
-            let (links, desired) = {
-                let mut c = self.store.conn().await?;
-                let links = st::pending_refs(&mut c, &app, "group", &after, MEMBER_PAGE).await?;
-                let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
-                let members = groups::members_of_many(&mut c, &ids).await?;
-                let user_ids: Vec<String> = members.iter().filter(|(_, _, k)| *k == MemberKind::User).map(|(_, m, _)| m.clone()).collect();
-                let targets = st::active_target_ids(&mut c, &app, &user_ids).await?;
-                let mut desired: HashMap<String, Vec<String>> = HashMap::new();
-                for (g, m, k) in members {
-                    if k == MemberKind::User {
-                        if let Some(t) = targets.get(&m) {
-                            desired.entry(g).or_default().push(t.clone());
-                        }
+            let Some((items, last)) = page.take() else {
+                return match pending.take() {
+                    Some(w) => {
+                        let written = write_page(&self.store, w).await?;
+                        self.after_write(written).await
                     }
-                }
-                (links, desired)
+                    None => Ok(None),
+                };
             };
-            if links.is_empty() {
-                return Ok(None);
+            let store = self.store.clone();
+            let previous = pending.take();
+            let write = async move {
+                match previous {
+                    Some(w) => joined(tokio::spawn(async move { write_page(&store, w).await })).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let t0 = std::time::Instant::now();
+            let sending = joined(tokio::spawn(send(self.pages(), items)));
+            let ((next, read_ms), (results, send_ms), (written, write_ms)) =
+                tokio::join!(timed(t0, read(self, last.clone())), timed(t0, sending), timed(t0, write));
+            tracing::debug!(read_ms, send_ms, write_ms, "link page");
+            let written = written?;
+            let w = self.prepare(results, 0, Some(last));
+            if let Some(written) = written.filter(|w| w.fatal.is_some() || (!w.enabled && !self.force)) {
+                // Stopping: the page just sent is written first, then the stop.
+                write_page(&self.store, w).await?;
+                return self.after_write(written).await;
             }
-            self.job.cursor = links.last().map(|l| l.source_id.clone());
-            let cycle_id = self.job.cycle_id.clone().unwrap_or_default();
-            let page: Vec<(Link, Vec<String>)> = links
-                .into_iter()
-                .map(|l| {
-                    let want = desired.get(&l.source_id).cloned().unwrap_or_default();
-                    (l, want)
-                })
-                .collect();
-            let results = write_members(&self.setup, self.connector.as_ref(), &cycle_id, page).await;
-            if let Some(out) = self.commit(results, 0).await? {
-                return Ok(Some(out));
+            if w.fatal.is_some() {
+                let written = write_page(&self.store, w).await?;
+                return self.after_write(written).await;
             }
+            pending = Some(w);
+            page = next?;
         }
     }
 
@@ -1103,7 +1158,7 @@ impl Pages {
             if go.is_empty() {
                 std::mem::swap(&mut go, &mut hold);
             }
-            let bodies: Vec<serde_json::Value> = go.iter().map(|(_, c)| c.body()).collect();
+            let bodies: Vec<serde_json::Value> = go.iter_mut().map(|(_, c)| c.take_body()).collect();
             let answers = self.connector.create_many(object, &bodies).await;
             drop(bodies);
             for ((i, c), a) in go.into_iter().zip(answers) {
@@ -1181,6 +1236,12 @@ impl Pages {
     }
 }
 
+/// Awaits `f`; with the milliseconds since `t0` when it finished.
+async fn timed<T>(t0: std::time::Instant, f: impl std::future::Future<Output = T>) -> (T, u64) {
+    let v = f.await;
+    (v, t0.elapsed().as_millis() as u64)
+}
+
 /// Awaits a stage spawned as its own task; a panic in it goes on in the caller.
 async fn joined<T>(h: tokio::task::JoinHandle<T>) -> T {
     match h.await {
@@ -1189,6 +1250,9 @@ async fn joined<T>(h: tokio::task::JoinHandle<T>) -> T {
         Err(e) => panic!("a page stage was cancelled: {e}"),
     }
 }
+
+/// A page of the `references` phase: the links, their users, and their managers' target ids.
+type ReferencesPage = (Vec<Link>, HashMap<String, crate::model::User>, HashMap<String, String>);
 
 /// A page matched and prepared up to its creates ([`Pages::front`]), for [`Pages::back`].
 struct Front {

@@ -32,18 +32,38 @@ pub struct Exported {
 impl Exported {
     /// A stable hash of the state (FNV-1a over its JSON), stored beside it.
     pub fn hash(&self) -> String {
-        fnv_hex(&serde_json::to_string(self).unwrap_or_default())
+        // The JSON streamed into the hash, never held whole.
+        let mut h = Fnv(FNV_OFFSET);
+        let _ = serde_json::to_writer(&mut h, self);
+        format!("{:016x}", h.0)
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// FNV-1a as an `io::Write` sink.
+struct Fnv(u64);
+
+impl std::io::Write for Fnv {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for b in buf {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(FNV_PRIME);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
 /// FNV-1a, 64 bits, as hex: stable across builds and platforms.
 pub fn fnv_hex(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    let mut h = Fnv(FNV_OFFSET);
+    let _ = std::io::Write::write(&mut h, text.as_bytes());
+    format!("{:016x}", h.0)
 }
 
 /// The changes that bring `old` to `desired` (attributes only; never removals) and the modified
@@ -146,6 +166,24 @@ mod tests {
 
     fn m(pairs: &[(&str, J)]) -> BTreeMap<String, J> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_json_text() {
+        // Stored hashes must not change with how they are computed.
+        let e = Exported {
+            attrs: m(&[
+                ("userName", json!("ann@contoso.example")),
+                ("active", json!(true)),
+                ("emails[type eq \"work\"].value", json!("a\u{e9}")),
+            ]),
+            refs: BTreeMap::from([("manager".to_string(), vec!["u1".to_string()])]),
+            members: Some(vec!["t1".into(), "t2".into()]),
+        };
+        assert_eq!(e.hash(), fnv_hex(&serde_json::to_string(&e).unwrap()));
+        assert_eq!(Exported::default().hash(), fnv_hex(&serde_json::to_string(&Exported::default()).unwrap()));
+        assert_eq!(fnv_hex(""), "cbf29ce484222325");
+        assert_ne!(e.hash(), Exported::default().hash());
     }
 
     #[test]

@@ -134,7 +134,9 @@ impl Step {
 pub struct ModifiedProperty {
     /// The target attribute path.
     pub name: String,
-    /// The value before (`None` when it had none or it is unknown).
+    /// The value before (`None`, left out of the JSON, when it had none or it is unknown: every
+    /// property of a create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_value: Option<serde_json::Value>,
     /// The value sent.
     pub new_value: Option<serde_json::Value>,

@@ -241,22 +241,26 @@ fn desired(
     let explanation = std::mem::take(&mut r.explanation);
     let failures: Vec<String> = explanation.iter().filter(|o| matches!(o.status, OutcomeStatus::Failed(_))).map(|o| o.explain()).collect();
     let explained = if explain || !failures.is_empty() { explanation.iter().map(|o| o.explain()).collect() } else { Vec::new() };
-    let full = r.clone();
-    let refs_raw = r.take_references();
-    let with_refs = (!refs_raw.is_empty()).then_some(full);
-    let mut refs = BTreeMap::new();
-    for (path, v) in refs_raw {
-        refs.insert(path, ref_ids(&v));
-    }
-    let attrs: BTreeMap<String, J> = r.json_attributes().into_iter().collect();
-    let body = r.to_scim_json();
-    let mut d = Desired { attrs, refs, body, explained, failures, refs_sent: false, with_refs };
+    let refs: BTreeMap<String, Vec<String>> = r.references().map(|(path, v)| (path.clone(), ref_ids(v))).collect();
     // References whose targets already exist go into the create itself; the others wait (for a later
-    // create of the same page, or for the references pass).
-    if let Some(k) = known.filter(|k| d.refs_known(k)) {
-        d.attach_refs(k);
-    }
-    d
+    // create of the same page, or for the references pass), and the resolved object is kept for them.
+    let all_known = known.filter(|k| !refs.is_empty() && refs.values().flatten().all(|id| k.contains_key(id)));
+    let (body, refs_sent, with_refs) = match all_known {
+        Some(k) => {
+            r.map_references(&|id| k.get(id).cloned());
+            let body = r.to_scim_json();
+            r.take_references();
+            (body, true, None)
+        }
+        None if refs.is_empty() => (r.to_scim_json(), false, None),
+        None => {
+            let full = r.clone();
+            r.take_references();
+            (r.to_scim_json(), false, Some(full))
+        }
+    };
+    let attrs: BTreeMap<String, J> = r.json_attributes().into_iter().collect();
+    Desired { attrs, refs, body, explained, failures, refs_sent, with_refs }
 }
 
 /// Turns a failure into escrow on the link (creating an unlinked row when there was none).
@@ -329,8 +333,8 @@ pub async fn process(
 ) -> ObjectResult {
     match prepare(ctx, obj, link, assigned, None, env).await {
         Prepared::Done(r) => r,
-        Prepared::Create(p) => {
-            let sent = ctx.connector.create(ctx.mapping.object(), &p.body()).await;
+        Prepared::Create(mut p) => {
+            let sent = ctx.connector.create(ctx.mapping.object(), &p.take_body()).await;
             finish_create(ctx, obj, link, *p, sent, env).await
         }
     }
@@ -357,9 +361,10 @@ pub struct PendingCreate {
 }
 
 impl PendingCreate {
-    /// The resource to POST (groups without members: those follow in the members pass).
-    pub fn body(&self) -> J {
-        let mut body = self.desired.body.clone();
+    /// The resource to POST (groups without members: those follow in the members pass), taken out:
+    /// once sent, the create no longer needs it.
+    pub fn take_body(&mut self) -> J {
+        let mut body = std::mem::take(&mut self.desired.body);
         if self.object == ObjectType::Group {
             if let Some(m) = body.as_object_mut() {
                 m.remove("members");
