@@ -325,8 +325,29 @@ impl Runner {
         cursor: Option<String>,
     ) -> Result<Option<RunOutcome>, SyncError> {
         let w = self.prepare(results, processed, cursor);
+        self.write_checked(w).await
+    }
+
+    /// Writes a page, then acts on what the write found ([`Runner::after_write`]).
+    async fn write_checked(&mut self, w: PageWrite) -> Result<Option<RunOutcome>, SyncError> {
         let written = write_page(&self.store, w).await?;
         self.after_write(written).await
+    }
+
+    /// The write of the page before, as a task of its own (nothing when there is none).
+    fn write_previous(&self, previous: Option<PageWrite>) -> impl std::future::Future<Output = Result<Option<Written>, SyncError>> {
+        let store = self.store.clone();
+        async move {
+            match previous {
+                Some(w) => joined(tokio::spawn(async move { write_page(&store, w).await })).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    }
+
+    /// `written` when what it found stops the run: a failure that stops the job, or status Off.
+    fn stops(&self, written: Option<Written>) -> Option<Written> {
+        written.filter(|w| w.fatal.is_some() || (!w.enabled && !self.force))
     }
 
     /// Folds a page's results into the job (counts, progress, cursor) and gathers what to write.
@@ -522,17 +543,13 @@ impl Runner {
         let mut exhausted = false;
         loop {
             if exhausted && sending.is_none() {
-                if let Some(w) = pending.take() {
-                    let written = write_page(&self.store, w).await?;
-                    if let Some(out) = self.after_write(written).await? {
-                        return Ok(Some(out));
-                    }
-                }
-                return Ok(None);
+                return match pending.take() {
+                    Some(w) => self.write_checked(w).await,
+                    None => Ok(None),
+                };
             }
             let t0 = std::time::Instant::now();
-            let previous = pending.take();
-            let store = self.store.clone();
+            let write = self.write_previous(pending.take());
             let this = &*self;
             let (index, after_ref) = (&index, after.as_str());
             // The three stages run as tasks of their own, so that their CPU work (mapping and
@@ -557,12 +574,6 @@ impl Runner {
                     None => None,
                 }
             };
-            let write = async move {
-                match previous {
-                    Some(w) => joined(tokio::spawn(async move { write_page(&store, w).await })).await.map(Some),
-                    None => Ok(None),
-                }
-            };
             let (next, mut done, written) = tokio::join!(read, send, write);
             let written = written?;
             sending = None;
@@ -579,7 +590,7 @@ impl Runner {
                 None => exhausted = true,
             }
             let t1 = std::time::Instant::now();
-            let stop = written.filter(|w| w.fatal.is_some() || (!w.enabled && !self.force));
+            let stop = self.stops(written);
             let Some((results, n, last)) = done else {
                 if let Some(written) = stop {
                     return self.after_write(written).await;
@@ -609,8 +620,7 @@ impl Runner {
             if w.fatal.is_some() {
                 // A failure that stops the job: the page prepared meanwhile is dropped unsent (the
                 // next run processes it again, as after a crash).
-                let written = write_page(&self.store, w).await?;
-                return self.after_write(written).await;
+                return self.write_checked(w).await;
             }
             pending = Some(w);
         }
@@ -906,21 +916,11 @@ impl Runner {
         loop {
             let Some((items, last)) = page.take() else {
                 return match pending.take() {
-                    Some(w) => {
-                        let written = write_page(&self.store, w).await?;
-                        self.after_write(written).await
-                    }
+                    Some(w) => self.write_checked(w).await,
                     None => Ok(None),
                 };
             };
-            let store = self.store.clone();
-            let previous = pending.take();
-            let write = async move {
-                match previous {
-                    Some(w) => joined(tokio::spawn(async move { write_page(&store, w).await })).await.map(Some),
-                    None => Ok(None),
-                }
-            };
+            let write = self.write_previous(pending.take());
             let t0 = std::time::Instant::now();
             let sending = joined(tokio::spawn(send(self.pages(), items)));
             let ((next, read_ms), (results, send_ms), (written, write_ms)) =
@@ -928,14 +928,13 @@ impl Runner {
             tracing::debug!(read_ms, send_ms, write_ms, "link page");
             let written = written?;
             let w = self.prepare(results, 0, Some(last));
-            if let Some(written) = written.filter(|w| w.fatal.is_some() || (!w.enabled && !self.force)) {
+            if let Some(written) = self.stops(written) {
                 // Stopping: the page just sent is written first, then the stop.
                 write_page(&self.store, w).await?;
                 return self.after_write(written).await;
             }
             if w.fatal.is_some() {
-                let written = write_page(&self.store, w).await?;
-                return self.after_write(written).await;
+                return self.write_checked(w).await;
             }
             pending = Some(w);
             page = next?;
