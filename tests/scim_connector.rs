@@ -300,7 +300,7 @@ async fn concurrency_stays_within_the_profile() {
     let profile = CompatProfile { max_concurrency: 3, use_bulk: false, ..fast_profile() };
     let c = connector_with(&t.base_url(), TOKEN, profile);
     let users: Vec<J> = (0..24).map(|i| user(&format!("c{i}@example.org"))).collect();
-    let results = c.create_many(ObjectType::User, &users).await;
+    let results = c.create_many(ObjectType::User, users.clone()).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(t.state().users().len(), 24);
     let max = t.state().max_in_flight();
@@ -317,7 +317,7 @@ async fn the_rate_limit_spaces_requests() {
     let profile = CompatProfile { rate_limit_per_sec: Some(10.0), use_bulk: false, ..fast_profile() };
     let c = connector_with(&t.base_url(), TOKEN, profile);
     let users: Vec<J> = (0..6).map(|i| user(&format!("r{i}@example.org"))).collect();
-    assert!(c.create_many(ObjectType::User, &users).await.iter().all(Result::is_ok));
+    assert!(c.create_many(ObjectType::User, users.clone()).await.iter().all(Result::is_ok));
     let at: Vec<u64> = t.state().requests().iter().map(|r| r.at_ms).collect();
     assert!(at[5] - at[0] >= 450, "{at:?}");
 }
@@ -342,7 +342,7 @@ async fn the_guard_refuses_loopback_before_any_request() {
         assert_eq!(report.steps.len(), 1);
         assert_eq!(report.steps[0].name, "Reach the Tenant URL");
         assert_eq!(report.error.unwrap().kind, ErrorKind::Refused);
-        assert!(c.create_many(ObjectType::User, &[user("x@example.org")]).await[0].is_err());
+        assert!(c.create_many(ObjectType::User, vec![user("x@example.org")]).await[0].is_err());
     }
     assert_eq!(t.state().requests().len(), 0, "the target saw no request");
     // URL forms refused at construction.
@@ -421,7 +421,7 @@ async fn bulk_create_many_maps_results_back() {
     t.state().insert_user(user("taken@example.org"));
     let c = connector_with(&t.base_url(), TOKEN, fast_profile());
     let users: Vec<J> = ["b0@example.org", "b1@example.org", "taken@example.org", "b3@example.org"].iter().map(|n| user(n)).collect();
-    let results = c.create_many(ObjectType::User, &users).await;
+    let results = c.create_many(ObjectType::User, users.clone()).await;
     assert_eq!(results.len(), 4);
     for i in [0, 1, 3] {
         let ok = results[i].as_ref().unwrap();
@@ -440,13 +440,13 @@ async fn bulk_create_many_maps_results_back() {
     assert_eq!(t.state().users().len(), 4);
     // Capabilities are read once.
     let more: Vec<J> = (0..3).map(|i| user(&format!("m{i}@example.org"))).collect();
-    assert!(c.create_many(ObjectType::User, &more).await.iter().all(Result::is_ok));
+    assert!(c.create_many(ObjectType::User, more.clone()).await.iter().all(Result::is_ok));
     assert_eq!(scim_requests(&t.state().requests(), "GET", "/ServiceProviderConfig"), 1);
     // Groups in bulk get their members afterwards.
     let uid = results[0].as_ref().unwrap().value.id.clone();
     let groups =
         [json!({"schemas":[CORE_GROUP],"displayName":"G1","members":[{"value": uid}]}), json!({"schemas":[CORE_GROUP],"displayName":"G2"})];
-    let out = c.create_many(ObjectType::Group, &groups).await;
+    let out = c.create_many(ObjectType::Group, groups.to_vec()).await;
     assert!(out.iter().all(Result::is_ok), "{out:?}");
     let g1 = t.state().groups().into_iter().find(|g| g["displayName"] == "G1").unwrap();
     assert_eq!(g1["members"][0]["value"], json!(uid));
@@ -457,7 +457,7 @@ async fn without_bulk_support_create_many_creates_one_by_one() {
     let t = target().await; // bulk: false
     let c = connector_with(&t.base_url(), TOKEN, fast_profile());
     let users: Vec<J> = (0..3).map(|i| user(&format!("s{i}@example.org"))).collect();
-    assert!(c.create_many(ObjectType::User, &users).await.iter().all(Result::is_ok));
+    assert!(c.create_many(ObjectType::User, users.clone()).await.iter().all(Result::is_ok));
     let reqs = t.state().requests();
     assert_eq!(scim_requests(&reqs, "POST", "/Users"), 3);
     assert_eq!(scim_requests(&reqs, "POST", "/Bulk"), 0);
@@ -715,6 +715,32 @@ async fn find_many_batches_matching_queries() {
     }
     let statuses: Vec<u16> = t.state().requests().iter().filter(|r| r.method == "GET").map(|r| r.status).collect();
     assert_eq!(statuses, [400, 200, 200, 200, 200]);
+}
+
+/// The profile's `match_batch_size` bounds the values of one `or` query; 1 sends one query per value.
+#[tokio::test]
+async fn find_many_honours_the_match_batch_size() {
+    let t = target().await;
+    let state = t.state();
+    for n in ["mb-a@example.org", "mb-c@example.org"] {
+        state.insert_user(user(n));
+    }
+    let values: Vec<String> = ["mb-a@example.org", "mb-b@example.org", "MB-C@example.org"].iter().map(|s| s.to_string()).collect();
+    for (batch, expected) in [(2u32, vec![2usize, 1]), (1, vec![1, 1, 1])] {
+        let c = connector_with(&t.base_url(), TOKEN, CompatProfile { match_batch_size: batch, ..fast_profile() });
+        let before = state.requests().len();
+        let out = c.find_many(ObjectType::User, "userName", &values).await;
+        let found: Vec<bool> = out.iter().map(|r| r.as_ref().unwrap().value.is_some()).collect();
+        assert_eq!(found, [true, false, true], "batch {batch}");
+        let clauses: Vec<usize> = state.requests()[before..]
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == "/Users")
+            .map(|r| r.query_param("filter").unwrap_or_default().matches(" eq ").count())
+            .collect();
+        assert_eq!(clauses, expected, "values per query with batch {batch}");
+    }
+    let bad = CompatProfile { match_batch_size: 0, ..Default::default() }.validate();
+    assert_eq!(bad.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["matchBatchSize"]);
 }
 
 #[tokio::test]

@@ -30,6 +30,7 @@ dual_backend! {
     manager_rules => manager_rules_sqlite, manager_rules_postgres;
     report_of_deleted_manager_stays_editable => report_of_deleted_manager_stays_editable_sqlite, report_of_deleted_manager_stays_editable_postgres;
     keyset_pagination => keyset_pagination_sqlite, keyset_pagination_postgres;
+    the_engine_scan_reads_users_whole => the_engine_scan_reads_users_whole_sqlite, the_engine_scan_reads_users_whole_postgres;
     pagination_breaks_ties_by_id => pagination_breaks_ties_by_id_sqlite, pagination_breaks_ties_by_id_postgres;
     search_and_filters => search_and_filters_sqlite, search_and_filters_postgres;
     narrow_and_broad_searches_agree => narrow_and_broad_searches_agree_sqlite, narrow_and_broad_searches_agree_postgres;
@@ -426,6 +427,46 @@ async fn report_of_deleted_manager_stays_editable(store: &Store) {
 
 // ---------------------------------------------------------------------------------------------------
 // Listing
+
+/// The sync engine's scan (`users::by_id_after`, one JSON array per page on SQLite) reads every field
+/// the row form does: lists, extensions, manager, disabled and soft-deleted users, in id order.
+async fn the_engine_scan_reads_users_whole(store: &Store) {
+    demo::seed(store, &Actor::cli(), 130, DOMAIN).await.unwrap();
+    {
+        let mut c = store.conn().await.unwrap();
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 3").fetch_all(&mut *c).await.unwrap();
+        sqlx::query(
+            "UPDATE users SET other_mails = $1, business_phones = $2, extensions = $3, account_enabled = $4, deleted_at = $5 WHERE id = $6",
+        )
+        .bind(r#"["o1@x.example","o2@x.example"]"#)
+        .bind(r#"["+1 555 0100"]"#)
+        .bind(r#"{"extension_costCenter":"CC \"7\"","extension_b":"é"}"#)
+        .bind(false)
+        .bind(1_700_000_000_123_i64)
+        .bind(ids[1].clone())
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    }
+    let mut c = store.conn().await.unwrap();
+    let (mut after, mut seen) = (String::new(), 0);
+    loop {
+        let fast = users::by_id_after(&mut c, &after, 40).await.unwrap();
+        let rows = users::by_id_after_rows(&mut c, &after, 40).await.unwrap();
+        assert_eq!(fast, rows, "page after {after:?}");
+        let Some(last) = fast.last() else { break };
+        assert!(fast.windows(2).all(|w| w[0].id.to_string() < w[1].id.to_string()), "in id order");
+        after = last.id.to_string();
+        seen += fast.len();
+    }
+    assert_eq!(seen, 130);
+    let all = users::by_id_after(&mut c, "", 500).await.unwrap();
+    let odd = &all[1];
+    assert_eq!(odd.other_mails, ["o1@x.example", "o2@x.example"]);
+    assert_eq!(odd.extension_attributes.get("extension_costCenter").map(String::as_str), Some("CC \"7\""));
+    assert!(!odd.account_enabled && odd.deleted_date_time.is_some());
+    assert!(all.iter().any(|u| u.manager.as_ref().is_some_and(|m| m.display_name.is_some())), "managers come with their names");
+}
 
 async fn keyset_pagination(store: &Store) {
     let n = demo::seed(store, &Actor::cli(), 130, DOMAIN).await.unwrap();

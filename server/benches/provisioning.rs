@@ -9,9 +9,10 @@
 //!   plain `POST /Users` straight to the same target with 16 in flight.
 //! - `initial_cycle_peak_rss_mib`: this process's peak resident memory after the cycle (VmHWM; it also
 //!   holds the seeding of the directory).
-//! - `scim2_server_throughput_ratio`: scim2-server's own capacity for the requests an initial cycle
-//!   sends per user (a filtered GET, then a POST; 16 in flight, sent directly) over the engine's time for
-//!   the same users (≥ 1 means the engine keeps up with the server), both at 4 requests in flight.
+//! - `scim2_server_throughput_ratio`: scim2-server's own capacity for what an initial cycle of a
+//!   1,000-user demo directory asks of it (per user and per group a filtered GET and a POST, then the
+//!   groups' members as PATCH add operations, sent directly) over the engine's time for the same cycle
+//!   (≥ 1 means the engine keeps up with the server), both at 4 requests in flight.
 //! - `incremental_100_changes_1m_users_s` / `incremental_scaling_ratio_1m_vs_10k`: an incremental cycle
 //!   after 100 user changes in a 1,000,000-user directory, and its time over the same in 10,000 users.
 //! - `on_demand_p50_ms`: median on-demand provisioning of one changed user to the in-memory target.
@@ -42,6 +43,11 @@ const SCIM2_IN_FLIGHT: usize = 4;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The default app profile with `n` requests in flight.
+fn in_flight(n: u32) -> CompatProfile {
+    CompatProfile { max_concurrency: n, ..Default::default() }
 }
 
 fn free_port() -> u16 {
@@ -88,6 +94,15 @@ impl Drop for Target {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU seconds (user + system) a process has used so far, from `/proc/<pid>/stat` (`self` for this one).
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after its closing parenthesis.
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn peak_rss_mib() -> f64 {
@@ -148,13 +163,12 @@ impl Bench {
         tx.commit().await.unwrap();
     }
 
-    async fn app(&self, base: &str, settings: ProvisioningSettings, concurrency: u32) -> String {
+    async fn app(&self, base: &str, settings: ProvisioningSettings, profile: CompatProfile) -> String {
         let app =
             apps::create_app(&self.store, &self.actor, NewApp { name: format!("Bench {}", uuid::Uuid::new_v4().simple()), template: None })
                 .await
                 .unwrap();
         let id = app.id.to_string();
-        let profile = CompatProfile { max_concurrency: concurrency, ..Default::default() };
         apps::put_provisioning(
             &self.store,
             &self.actor,
@@ -208,9 +222,9 @@ impl Bench {
     }
 }
 
-/// Sends `n` plain POST /Users (after a filtered GET when `with_get`) straight to `base` with
+/// Sends `n` plain POST /Users straight to `base` with
 /// `in_flight` requests at once; returns seconds.
-async fn bare_posts(base: &str, n: usize, with_get: bool, in_flight: usize) -> f64 {
+async fn bare_posts(base: &str, n: usize, in_flight: usize) -> f64 {
     use futures::stream::{self, StreamExt};
     let client = reqwest::Client::builder().pool_max_idle_per_host(32).build().unwrap();
     let t = Instant::now();
@@ -220,10 +234,6 @@ async fn bare_posts(base: &str, n: usize, with_get: bool, in_flight: usize) -> f
             let base = base.to_string();
             async move {
                 let name = format!("bare{i}@contoso.example");
-                if with_get {
-                    let r = client.get(format!("{base}/Users")).query(&[("filter", format!("userName eq \"{name}\""))]).bearer_auth(TOKEN).send().await.unwrap();
-                    let _ = r.bytes().await;
-                }
                 let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "active": true, "displayName": format!("Bare {i}"),
                     "name": {"givenName": "Bare", "familyName": format!("{i}")}, "emails": [{"type": "work", "value": name, "primary": true}]});
                 let r = client.post(format!("{base}/Users")).bearer_auth(TOKEN).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap();
@@ -250,19 +260,23 @@ async fn initial_cycle(n_users: usize, out: &mut Vec<String>) {
     // Bare: plain creates straight to a fresh target.
     let bare = {
         let target = Target::start().await;
-        bare_posts(&target.base(), n_users, false, 16).await
+        bare_posts(&target.base(), n_users, 16).await
     };
     println!("bare: {n_users} POST /Users straight to the target, 16 in flight: {bare:.2} s ({:.0}/s)", n_users as f64 / bare);
     let b = Bench::new(n_users).await;
     b.add_groups(n_users / 10, 10).await;
     let target = Target::start().await;
-    let app = b.app(&target.base(), ProvisioningSettings { scope: SyncScope::All, ..Default::default() }, 16).await;
+    let app = b.app(&target.base(), ProvisioningSettings { scope: SyncScope::All, ..Default::default() }, in_flight(16)).await;
+    let target_pid = target.child.id().to_string();
+    let (cpu0, target_cpu0) = (cpu_secs("self"), cpu_secs(&target_pid));
     let t = Instant::now();
     let outcome = b.run(&app).await;
     let secs = t.elapsed().as_secs_f64();
+    let (cpu, target_cpu) = (cpu_secs("self") - cpu0, cpu_secs(&target_pid) - target_cpu0);
     let stats = target.stats().await;
     let rss = peak_rss_mib();
     println!("initial cycle: {secs:.2} s, {outcome:?}; target now holds {stats}; peak RSS {rss:.0} MiB");
+    println!("initial cycle CPU: engine {cpu:.2} s, target {target_cpu:.2} s (of {:.2} s on 2 cores)", 2.0 * secs);
     assert!(matches!(outcome, RunOutcome::Completed { .. }), "{outcome:?}");
     out.push(line("initial_cycle_100k_users_s", secs, "s"));
     out.push(line("initial_cycle_vs_bare_ratio", secs / bare, "ratio"));
@@ -275,13 +289,17 @@ async fn scim2_server(out: &mut Vec<String>) {
         return;
     }
     let n = env_usize("BENCH_SCIM2_USERS", 1_000);
+    let b = Bench::new(n).await;
+    let work = Scim2Workload::read(&b.store).await;
     let direct = {
         let s = provisio_testkit::Scim2Server::start(TOKEN).await.unwrap();
-        bare_posts(&s.base_url(), n, true, SCIM2_IN_FLIGHT).await
+        work.send_directly(&s.base_url()).await
     };
-    let b = Bench::new(n).await;
     let s = provisio_testkit::Scim2Server::start(TOKEN).await.unwrap();
-    let app = b.app(&s.base_url(), ProvisioningSettings { scope: SyncScope::All, ..Default::default() }, SCIM2_IN_FLIGHT as u32).await;
+    // scim2-server answers an `or` filter by scanning its resources once per clause: one query per
+    // value is cheaper for it, so its app profile asks one value a query (as the direct run does).
+    let profile = CompatProfile { max_concurrency: SCIM2_IN_FLIGHT as u32, match_batch_size: 1, ..Default::default() };
+    let app = b.app(&s.base_url(), ProvisioningSettings { scope: SyncScope::All, ..Default::default() }, profile).await;
     let t = Instant::now();
     let outcome = b.run(&app).await;
     let secs = t.elapsed().as_secs_f64();
@@ -289,10 +307,138 @@ async fn scim2_server(out: &mut Vec<String>) {
         RunOutcome::Completed { counts, .. } => counts.created as usize,
         other => panic!("{other:?}"),
     };
-    // The engine created `created` users (disabled ones are not created); scale the direct time to match.
-    let direct_same = direct * created as f64 / n as f64;
-    println!("scim2-server: direct GET+POST for {n} users {direct:.2} s; engine created {created} in {secs:.2} s");
-    out.push(line("scim2_server_throughput_ratio", direct_same / secs, "ratio"));
+    assert_eq!(created, work.users.len() + work.groups.len(), "the engine created what the direct run created");
+    println!(
+        "scim2-server: direct (GET + POST for {} users and {} groups, {} membership PATCHes) {direct:.2} s; engine {secs:.2} s",
+        work.users.len(),
+        work.groups.len(),
+        work.patches()
+    );
+    out.push(line("scim2_server_throughput_ratio", direct / secs, "ratio"));
+}
+
+/// What an initial cycle of the bench directory asks of scim2-server, read from the directory: the
+/// enabled users, the groups and their enabled members.
+struct Scim2Workload {
+    /// (id, userName, display name) of each user to create.
+    users: Vec<(String, String, String)>,
+    /// (display name, member user ids) of each group.
+    groups: Vec<(String, Vec<String>)>,
+}
+
+impl Scim2Workload {
+    async fn read(store: &Store) -> Scim2Workload {
+        let mut c = store.conn().await.unwrap();
+        let users: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, upn, display_name FROM users WHERE deleted_at IS NULL AND account_enabled ORDER BY id")
+                .fetch_all(&mut *c)
+                .await
+                .unwrap();
+        let enabled: std::collections::HashSet<&str> = users.iter().map(|u| u.0.as_str()).collect();
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT g.id, g.display_name, m.member_id FROM groups g LEFT JOIN group_members m ON m.group_id = g.id ORDER BY g.id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+        let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
+        for (id, name, member) in rows {
+            if groups.last().is_none_or(|g| g.0 != id) {
+                groups.push((id, name, Vec::new()));
+            }
+            if let Some(m) = member.filter(|m| enabled.contains(m.as_str())) {
+                groups.last_mut().unwrap().2.push(m);
+            }
+        }
+        let groups = groups.into_iter().map(|(_, name, members)| (name, members)).collect();
+        Scim2Workload { users, groups }
+    }
+
+    /// Membership PATCH requests (100 members each, the profile's default).
+    fn patches(&self) -> usize {
+        self.groups.iter().map(|(_, m)| m.len().div_ceil(100)).sum()
+    }
+
+    /// Sends the workload straight to `base` at [`SCIM2_IN_FLIGHT`]: per user a filtered GET and a
+    /// POST, per group the same, then the members as PATCH add operations. Seconds taken.
+    async fn send_directly(&self, base: &str) -> f64 {
+        use futures::stream::{self, StreamExt};
+        let client = reqwest::Client::builder().pool_max_idle_per_host(32).build().unwrap();
+        let t = Instant::now();
+        let created = |collection: &'static str, attribute: &'static str, value: String, body: Value| {
+            let (client, base) = (client.clone(), base.to_string());
+            async move {
+                let r = client
+                    .get(format!("{base}/{collection}"))
+                    .query(&[("filter", format!("{attribute} eq \"{value}\""))])
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+                let _ = r.bytes().await;
+                let r = client
+                    .post(format!("{base}/{collection}"))
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+                r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+            }
+        };
+        let user_ids: std::collections::HashMap<String, String> = stream::iter(self.users.iter())
+            .map(|(id, upn, name)| {
+                let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": upn, "active": true,
+                    "displayName": name, "emails": [{"type": "work", "value": upn, "primary": true}]});
+                let fut = created("Users", "userName", upn.clone(), body);
+                async move { (id.clone(), fut.await) }
+            })
+            .buffer_unordered(SCIM2_IN_FLIGHT)
+            .collect()
+            .await;
+        let group_ids: Vec<(String, &Vec<String>)> = stream::iter(self.groups.iter())
+            .map(|(name, members)| {
+                let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name});
+                let fut = created("Groups", "displayName", name.clone(), body);
+                async move { (fut.await, members) }
+            })
+            .buffer_unordered(SCIM2_IN_FLIGHT)
+            .collect()
+            .await;
+        let patches: Vec<(String, Vec<String>)> = group_ids
+            .into_iter()
+            .flat_map(|(gid, members)| {
+                let targets: Vec<String> = members.iter().map(|m| user_ids[m].clone()).collect();
+                targets.chunks(100).map(|c| (gid.clone(), c.to_vec())).collect::<Vec<_>>()
+            })
+            .collect();
+        stream::iter(patches)
+            .map(|(gid, members)| {
+                let (client, base) = (client.clone(), base.to_string());
+                async move {
+                    let value: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+                    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "add", "path": "members", "value": value}]});
+                    let r = client
+                        .patch(format!("{base}/Groups/{gid}"))
+                        .bearer_auth(TOKEN)
+                        .header("content-type", "application/scim+json")
+                        .body(body.to_string())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(r.status().is_success(), "{}", r.status());
+                    let _ = r.bytes().await;
+                }
+            })
+            .buffer_unordered(SCIM2_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+        t.elapsed().as_secs_f64()
+    }
 }
 
 async fn incremental(out: &mut Vec<String>) {
@@ -301,7 +447,7 @@ async fn incremental(out: &mut Vec<String>) {
     for n in [10_000, big] {
         let target = Target::start().await;
         let b = Bench::new(n).await;
-        let app = b.app(&target.base(), ProvisioningSettings { scope: SyncScope::All, ..Default::default() }, 16).await;
+        let app = b.app(&target.base(), ProvisioningSettings { scope: SyncScope::All, ..Default::default() }, in_flight(16)).await;
         b.mark_initial_done(&app).await;
         let mut samples = Vec::new();
         for round in 0..3 {
@@ -322,7 +468,8 @@ async fn incremental(out: &mut Vec<String>) {
 async fn on_demand_and_continuous(out: &mut Vec<String>) {
     let target = Target::start().await;
     let b = Bench::new(10_000).await;
-    let app = b.app(&target.base(), ProvisioningSettings { scope: SyncScope::All, continuous: true, ..Default::default() }, 16).await;
+    let app =
+        b.app(&target.base(), ProvisioningSettings { scope: SyncScope::All, continuous: true, ..Default::default() }, in_flight(16)).await;
     b.run(&app).await;
     let users = directory::list_users(&b.store, &b.actor, &provisio::model::UserQuery { top: Some(200), ..Default::default() })
         .await

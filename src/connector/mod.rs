@@ -47,8 +47,8 @@ pub trait Connector: Send + Sync {
     async fn create(&self, object: ObjectType, resource: &J) -> ConnResult<TargetObject>;
 
     /// Creates several objects; one result per resource, in order (a `/Bulk` fast path when the target
-    /// supports it, else one create each).
-    async fn create_many(&self, object: ObjectType, resources: &[J]) -> Vec<ConnResult<TargetObject>>;
+    /// supports it, else one create each). The resources are moved into the requests, not copied.
+    async fn create_many(&self, object: ObjectType, resources: Vec<J>) -> Vec<ConnResult<TargetObject>>;
 
     /// Updates an object: the changed attributes (PATCH), or the whole desired resource where the
     /// target's profile says PUT.

@@ -321,8 +321,101 @@ pub async fn manager_chain_contains(conn: &mut AnyConnection, start: UserId, tar
     Ok(false)
 }
 
+/// A user as SQLite's `json_array` of [`JSON_COLS`] gives it: the columns of [`COLS`], in order,
+/// the list columns as JSON values. Read by [`by_id_after`] on SQLite: a page of users comes back as
+/// one row holding a JSON array, instead of a row (a message between sqlx's SQLite thread and the
+/// caller, and a copy of every value) per user.
+#[derive(serde::Deserialize)]
+struct JsonUser {
+    id: String,
+    upn: String,
+    display_name: String,
+    given_name: Option<String>,
+    surname: Option<String>,
+    mail: Option<String>,
+    other_mails: Vec<String>,
+    mail_nickname: Option<String>,
+    department: Option<String>,
+    job_title: Option<String>,
+    company_name: Option<String>,
+    employee_id: Option<String>,
+    employee_type: Option<String>,
+    office_location: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    usage_location: Option<String>,
+    preferred_language: Option<String>,
+    mobile_phone: Option<String>,
+    business_phones: Vec<String>,
+    account_enabled: i64,
+    manager_id: Option<String>,
+    manager_name: Option<String>,
+    manager_upn: Option<String>,
+    extensions: std::collections::BTreeMap<String, String>,
+    created_at: i64,
+    updated_at: i64,
+    deleted_at: Option<i64>,
+}
+
+/// [`COLS`] as one SQLite JSON array per user (see [`JsonUser`]).
+const JSON_COLS: &str = "json_array(u.id, u.upn, u.display_name, u.given_name, u.surname, u.mail, json(u.other_mails), \
+    u.mail_nickname, u.department, u.job_title, u.company_name, u.employee_id, u.employee_type, u.office_location, u.city, \
+    u.country, u.usage_location, u.preferred_language, u.mobile_phone, json(u.business_phones), \
+    CAST(u.account_enabled AS INTEGER), u.manager_id, m.display_name, m.upn, json(u.extensions), u.created_at, u.updated_at, \
+    u.deleted_at)";
+
+impl JsonUser {
+    fn into_user(self) -> Result<User> {
+        let id = UserId::parse(&self.id).map_err(|e| StoreError::Corrupt(format!("user id {}: {e}", self.id)))?;
+        Ok(User {
+            id,
+            user_principal_name: self.upn,
+            display_name: self.display_name,
+            given_name: self.given_name,
+            surname: self.surname,
+            mail: self.mail,
+            other_mails: self.other_mails,
+            mail_nickname: self.mail_nickname,
+            department: self.department,
+            job_title: self.job_title,
+            company_name: self.company_name,
+            employee_id: self.employee_id,
+            employee_type: self.employee_type,
+            office_location: self.office_location,
+            city: self.city,
+            country: self.country,
+            usage_location: self.usage_location,
+            preferred_language: self.preferred_language,
+            mobile_phone: self.mobile_phone,
+            business_phones: self.business_phones,
+            account_enabled: self.account_enabled != 0,
+            manager: self.manager_id.map(|id| ObjectRef { id, display_name: self.manager_name, user_principal_name: self.manager_upn }),
+            extension_attributes: self.extensions,
+            created_date_time: ms_to_dt(self.created_at),
+            updated_date_time: ms_to_dt(self.updated_at),
+            deleted_date_time: self.deleted_at.map(ms_to_dt),
+        })
+    }
+}
+
 /// Users (soft-deleted ones too) with an id above `after`, in id order: the sync engine's full scan.
+/// On SQLite the page comes back as one JSON array (see [`JsonUser`]).
 pub async fn by_id_after(conn: &mut AnyConnection, after: &str, limit: i64) -> Result<Vec<User>> {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        let sql = format!("SELECT json_group_array(json(j)) FROM (SELECT {JSON_COLS} AS j{FROM}WHERE u.id > $1 ORDER BY u.id LIMIT $2)");
+        let text: Option<String> = sqlx::query_scalar(&sql).bind(after.to_string()).bind(limit).fetch_one(&mut *conn).await?;
+        let rows: Vec<JsonUser> =
+            serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| StoreError::Corrupt(format!("users page: {e}")))?;
+        let mut rows = rows;
+        // The aggregate's order is the subquery's in practice, not by contract.
+        rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        return rows.into_iter().map(JsonUser::into_user).collect();
+    }
+    by_id_after_rows(conn, after, limit).await
+}
+
+/// [`by_id_after`] a row per user (PostgreSQL, and the reference the SQLite form is tested against).
+pub async fn by_id_after_rows(conn: &mut AnyConnection, after: &str, limit: i64) -> Result<Vec<User>> {
     let sql = format!("SELECT {COLS}{FROM}WHERE u.id > $1 ORDER BY u.id LIMIT $2");
     sqlx::query(&sql).bind(after.to_string()).bind(limit).fetch_all(conn).await?.iter().map(row_to_user).collect()
 }

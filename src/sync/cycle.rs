@@ -1158,8 +1158,7 @@ impl Pages {
                 std::mem::swap(&mut go, &mut hold);
             }
             let bodies: Vec<serde_json::Value> = go.iter_mut().map(|(_, c)| c.take_body()).collect();
-            let answers = self.connector.create_many(object, &bodies).await;
-            drop(bodies);
+            let answers = self.connector.create_many(object, bodies).await;
             for ((i, c), a) in go.into_iter().zip(answers) {
                 match &a {
                     Ok(s) => {

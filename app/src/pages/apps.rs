@@ -255,9 +255,10 @@ fn CreatePanel(detail: crate::api::apps::GalleryDetail) -> impl IntoView {
         .collect_view();
     let p = e.profile.clone();
     let profile = format!(
-        "{} · members per request {} · {} in flight{}{}",
+        "{} · members per request {} · matching values per query {} · {} in flight{}{}",
         if p.use_put { "PUT updates" } else { "PATCH updates" },
         p.member_batch_size,
+        p.match_batch_size,
         p.max_concurrency,
         p.rate_limit_per_sec.map(|r| format!(" · at most {r} requests/s")).unwrap_or_default(),
         if p.filter_supported { "" } else { " · no filter support" },

@@ -248,6 +248,7 @@ fn app_schemas(str_or_null: &Value) -> Value {
                 "profile": {"type": ["object", "null"], "description": "The target's deviations and limits; absent keeps the stored profile", "properties": {
                     "usePut": {"type": "boolean"}, "stringBooleans": {"type": "boolean"}, "capitalizedOps": {"type": "boolean"},
                     "filterSupported": {"type": "boolean"}, "memberBatchSize": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    "matchBatchSize": {"type": "integer", "minimum": 1, "maximum": 50, "description": "Values per matching query (an `or` filter); 1 = one query per value"},
                     "maxConcurrency": {"type": "integer", "minimum": 1, "maximum": 64}, "rateLimitPerSec": {"type": ["number", "null"]},
                     "timeoutSecs": {"type": "integer", "minimum": 1, "maximum": 300}, "maxAttempts": {"type": "integer", "minimum": 1, "maximum": 10},
                     "useBulk": {"type": "boolean"}}}}},

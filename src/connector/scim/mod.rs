@@ -6,7 +6,7 @@
 //! |---|---|
 //! | find (user) | `GET /Users?filter=userName eq "x"` (or pages of `GET /Users?startIndex=&count=100` when filters are off) |
 //! | find (group) | `GET /Groups?excludedAttributes=members&filter=displayName eq "x"` |
-//! | find_many | `GET /Users?filter=userName eq "a" or userName eq "b" …&count=…` (up to [`MATCH_BATCH`] values a request; single queries once the target refuses `or`) |
+//! | find_many | `GET /Users?filter=userName eq "a" or userName eq "b" …&count=…` (up to the profile's `match_batch_size`, at most [`MATCH_BATCH`], values a request; single queries once the target refuses `or`) |
 //! | get | `GET /Users/{id}`, `GET /Groups/{id}?excludedAttributes=members` |
 //! | create | `POST /Users`; `POST /Groups` without members, then the members by PATCH |
 //! | create_many | `POST /Bulk` when the profile and the target allow it, else creates side by side |
@@ -279,7 +279,8 @@ impl ScimConnector {
     async fn find_batched(&self, object: ObjectType, attribute: &str, values: &[String]) -> Vec<ConnResult<Option<TargetObject>>> {
         use std::sync::atomic::Ordering;
         let concurrency = self.profile().max_concurrency.max(1) as usize;
-        let max = self.capabilities().and_then(|c| c.filter_max_results).map_or(MATCH_BATCH, |m| (m as usize / 2).clamp(1, MATCH_BATCH));
+        let batch = (self.profile().match_batch_size as usize).clamp(1, MATCH_BATCH);
+        let max = self.capabilities().and_then(|c| c.filter_max_results).map_or(batch, |m| (m as usize / 2).clamp(1, batch));
         let batches: Vec<_> = values
             .chunks(max)
             .map(|chunk| async move {
@@ -417,7 +418,7 @@ impl ScimConnector {
 
     /// POST one resource (groups without members; the members follow by PATCH).
     async fn create_one(&self, object: ObjectType, resource: &J) -> ConnResult<TargetObject> {
-        let (body, members) = split_members(object, resource);
+        let (body, members) = if object == ObjectType::Group { take_members(resource.clone()) } else { (resource.clone(), Vec::new()) };
         let call = Call::new(Method::POST, collection(object), Endpoint::Collection).body(body);
         let what = call.what();
         let reply = self.send(call).await?;
@@ -466,17 +467,11 @@ impl ScimConnector {
     }
 
     /// Creates through `/Bulk`, in requests within the target's limits.
-    async fn create_bulk(&self, object: ObjectType, resources: &[J], caps: &Capabilities) -> Vec<ConnResult<TargetObject>> {
+    async fn create_bulk(&self, object: ObjectType, resources: Vec<J>, caps: &Capabilities) -> Vec<ConnResult<TargetObject>> {
+        let n = resources.len();
         // Groups go without their members (added by PATCH once created); users as they are.
-        let split: Vec<(J, Vec<String>)> =
-            if object == ObjectType::Group { resources.iter().map(|r| split_members(object, r)).collect() } else { Vec::new() };
-        let grouped: Vec<J>;
-        let bodies: &[J] = if object == ObjectType::Group {
-            grouped = split.iter().map(|(b, _)| b.clone()).collect();
-            &grouped
-        } else {
-            resources
-        };
+        let (bodies, members): (Vec<J>, Vec<Vec<String>>) =
+            if object == ObjectType::Group { resources.into_iter().map(take_members).unzip() } else { (resources, Vec::new()) };
         let concurrency = self.profile().max_concurrency.max(1) as usize;
         // A page's creates go as a few requests in flight at once (up to 4, of at least 50 operations
         // each) rather than one: the target can work on them in parallel, and the first answers are
@@ -485,7 +480,7 @@ impl ScimConnector {
         let max_ops = caps.bulk_max_operations.map_or(bulk::MAX_OPERATIONS, |n| n as usize).min(bulk::MAX_OPERATIONS).min(per_request);
         let max_payload = caps.bulk_max_payload_size.unwrap_or(bulk::DEFAULT_MAX_PAYLOAD);
         let (requests, too_big) = bulk::plan(bodies, collection(object), max_ops, max_payload);
-        let mut results: Vec<Option<ConnResult<TargetObject>>> = resources.iter().map(|_| None).collect();
+        let mut results: Vec<Option<ConnResult<TargetObject>>> = (0..n).map(|_| None).collect();
         let answers = self.send_bulk(requests, concurrency).await;
         for (ops, answer) in answers {
             match answer {
@@ -515,10 +510,10 @@ impl ScimConnector {
                     if let Some(x) = e.exchange.as_mut() {
                         x.request_body = None;
                     }
-                    for op in &ops {
+                    for op in ops {
                         let mut e = e.clone();
                         if let Some(x) = e.exchange.as_mut() {
-                            x.request_body = Some(op.op.clone());
+                            x.request_body = Some(op.op);
                         }
                         results[op.index] = Some(Err(e));
                     }
@@ -530,16 +525,16 @@ impl ScimConnector {
             .iter()
             .enumerate()
             .filter_map(|(i, r)| match r {
-                Some(Ok(s)) if split.get(i).is_some_and(|(_, m)| !m.is_empty()) => Some((i, s.value.id.clone())),
+                Some(Ok(s)) if members.get(i).is_some_and(|m| !m.is_empty()) => Some((i, s.value.id.clone())),
                 _ => None,
             })
             .collect();
-        let split = &split;
+        let members = &members;
         let member_adds: Vec<_> = member_jobs
             .into_iter()
             .map(|(i, id)| async move {
                 let mut ex = Vec::new();
-                let r = self.add_initial_members(&id, &split[i].1, &mut ex).await;
+                let r = self.add_initial_members(&id, &members[i], &mut ex).await;
                 (i, r.map(|()| ex))
             })
             .collect();
@@ -556,10 +551,10 @@ impl ScimConnector {
             }
         }
         // Resources too large for any bulk request go one by one.
-        let singles: Vec<_> = too_big.iter().map(|&i| self.create_one(object, &resources[i])).collect();
+        let singles: Vec<_> = too_big.iter().map(|(_, data)| self.create_one(object, data)).collect();
         let singles: Vec<ConnResult<TargetObject>> = futures::stream::iter(singles).buffered(concurrency).collect().await;
-        for (&i, r) in too_big.iter().zip(singles) {
-            results[i] = Some(r);
+        for ((i, _), r) in too_big.iter().zip(singles) {
+            results[*i] = Some(r);
         }
         results
             .into_iter()
@@ -574,14 +569,14 @@ impl ScimConnector {
         let p = self.profile();
         let concurrency = p.max_concurrency.max(1) as usize;
         let mut owner = Vec::new();
-        let mut bodies = Vec::new();
+        let mut specs = Vec::new();
         for (i, c) in changes.iter().enumerate() {
-            for body in patch::member_bodies(&c.add, &c.remove, p.member_batch_size, p.capitalized_ops) {
+            for data in patch::member_bodies(&c.add, &c.remove, p.member_batch_size, p.capitalized_ops) {
                 owner.push(i);
-                bodies.push((Self::object_path(ObjectType::Group, &c.group_id), body));
+                specs.push(bulk::OpSpec { method: "PATCH", path: Self::object_path(ObjectType::Group, &c.group_id), data });
             }
         }
-        let specs = bodies.iter().map(|(path, data)| bulk::OpSpec { method: "PATCH", path: path.clone(), data });
+        let paths: Vec<String> = specs.iter().map(|s| s.path.clone()).collect();
         let max_ops =
             caps.bulk_max_operations.map_or(bulk::MAX_OPERATIONS, |n| n as usize).min(bulk::MAX_OPERATIONS).min(MEMBER_OPS_PER_BULK);
         let max_payload = caps.bulk_max_payload_size.unwrap_or(bulk::DEFAULT_MAX_PAYLOAD);
@@ -628,10 +623,9 @@ impl ScimConnector {
                 }
             }
         }
-        for k in too_big {
+        for (k, body) in too_big {
             let i = owner[k];
-            let (path, body) = &bodies[k];
-            let call = Call::new(Method::PATCH, path.clone(), Endpoint::Resource).body(body.clone()).need_json(false);
+            let call = Call::new(Method::PATCH, paths[k].clone(), Endpoint::Resource).body(body).need_json(false);
             match self.send(call).await {
                 Ok(reply) => exchanges[i].push(reply.exchange),
                 Err(e) => {
@@ -708,12 +702,8 @@ impl ScimConnector {
 }
 
 /// A resource without `members` (for groups) and the member ids taken out.
-fn split_members(object: ObjectType, resource: &J) -> (J, Vec<String>) {
-    if object != ObjectType::Group {
-        return (resource.clone(), Vec::new());
-    }
-    let members = member_ids(resource);
-    let mut body = resource.clone();
+fn take_members(mut body: J) -> (J, Vec<String>) {
+    let members = member_ids(&body);
     if let Some(o) = body.as_object_mut() {
         o.remove("members");
     }
@@ -774,7 +764,7 @@ impl Connector for ScimConnector {
         self.create_one(object, resource).await
     }
 
-    async fn create_many(&self, object: ObjectType, resources: &[J]) -> Vec<ConnResult<TargetObject>> {
+    async fn create_many(&self, object: ObjectType, resources: Vec<J>) -> Vec<ConnResult<TargetObject>> {
         if resources.is_empty() {
             return Vec::new();
         }
@@ -783,7 +773,7 @@ impl Connector for ScimConnector {
                 return self.create_bulk(object, resources, &caps).await;
             }
         }
-        self.create_each(object, resources).await
+        self.create_each(object, &resources).await
     }
 
     async fn update(&self, object: ObjectType, id: &str, changes: &[AttributeChange], desired: &J) -> ConnResult<()> {
