@@ -193,6 +193,14 @@ impl Bench {
         provisioning::run_job(&self.store, &self.secrets, app, &provisioning::RunOptions::new("bench", true).forced()).await.unwrap()
     }
 
+    /// Prints the size of the provisioning log details the cycle wrote (JSON text as stored).
+    async fn log_sizes(&self) {
+        let mut c = self.store.conn().await.unwrap();
+        let (n, bytes): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(LENGTH(detail)), 0) FROM provisioning_logs").fetch_one(&mut *c).await.unwrap();
+        println!("log details: {n} entries, {} bytes each", bytes / n.max(1));
+    }
+
     /// Marks the app's initial cycle as done at the current change-log head (for incremental benches
     /// on directories too big to provision first).
     async fn mark_initial_done(&self, app: &str) {
@@ -277,6 +285,7 @@ async fn initial_cycle(n_users: usize, out: &mut Vec<String>) {
     let rss = peak_rss_mib();
     println!("initial cycle: {secs:.2} s, {outcome:?}; target now holds {stats}; peak RSS {rss:.0} MiB");
     println!("initial cycle CPU: engine {cpu:.2} s, target {target_cpu:.2} s (of {:.2} s on 2 cores)", 2.0 * secs);
+    b.log_sizes().await;
     assert!(matches!(outcome, RunOutcome::Completed { .. }), "{outcome:?}");
     out.push(line("initial_cycle_100k_users_s", secs, "s"));
     out.push(line("initial_cycle_vs_bare_ratio", secs / bare, "ratio"));
