@@ -326,6 +326,13 @@ async fn scim2_server(out: &mut Vec<String>) {
     out.push(line("scim2_server_throughput_ratio", direct / secs, "ratio"));
 }
 
+/// Sends a SCIM JSON body with the bench's token; the target must answer with a success.
+async fn send_json(request: reqwest::RequestBuilder, body: &Value) -> reqwest::Response {
+    let r = request.bearer_auth(TOKEN).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    r
+}
+
 /// What an initial cycle of the bench directory asks of scim2-server, read from the directory: the
 /// enabled users, the groups and their enabled members.
 struct Scim2Workload {
@@ -386,15 +393,7 @@ impl Scim2Workload {
                     .unwrap();
                 assert!(r.status().is_success(), "{}", r.status());
                 let _ = r.bytes().await;
-                let r = client
-                    .post(format!("{base}/{collection}"))
-                    .bearer_auth(TOKEN)
-                    .header("content-type", "application/scim+json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(r.status().is_success(), "{}", r.status());
+                let r = send_json(client.post(format!("{base}/{collection}")), &body).await;
                 r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
             }
         };
@@ -431,16 +430,7 @@ impl Scim2Workload {
                     let value: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
                     let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                         "Operations": [{"op": "add", "path": "members", "value": value}]});
-                    let r = client
-                        .patch(format!("{base}/Groups/{gid}"))
-                        .bearer_auth(TOKEN)
-                        .header("content-type", "application/scim+json")
-                        .body(body.to_string())
-                        .send()
-                        .await
-                        .unwrap();
-                    assert!(r.status().is_success(), "{}", r.status());
-                    let _ = r.bytes().await;
+                    let _ = send_json(client.patch(format!("{base}/Groups/{gid}")), &body).await.bytes().await;
                 }
             })
             .buffer_unordered(SCIM2_IN_FLIGHT)
