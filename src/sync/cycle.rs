@@ -850,11 +850,9 @@ impl Runner {
     async fn references_page(&self, after: String) -> Result<Option<(ReferencesPage, String)>, SyncError> {
         let app = &self.setup.app_id;
         let mut c = self.store.conn().await?;
-        let links = st::pending_refs(&mut c, app, "user", &after, PAGE).await?;
-        let Some(last) = links.last().map(|l| l.source_id.clone()) else {
+        let Some((links, ids, last)) = pending_page(&mut c, app, "user", &after, PAGE).await? else {
             return Ok(None);
         };
-        let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
         let sources: HashMap<String, crate::model::User> =
             users::get_many(&mut c, &ids).await?.into_iter().map(|u| (u.id.to_string(), u)).collect();
         let referenced: Vec<String> = sources.values().filter_map(|u| u.manager.as_ref().map(|m| m.id.clone())).collect();
@@ -881,11 +879,9 @@ impl Runner {
     async fn members_page(&self, after: String) -> Result<Option<(Vec<(Link, Vec<String>)>, String)>, SyncError> {
         let app = &self.setup.app_id;
         let mut c = self.store.conn().await?;
-        let links = st::pending_refs(&mut c, app, "group", &after, MEMBER_PAGE).await?;
-        let Some(last) = links.last().map(|l| l.source_id.clone()) else {
+        let Some((links, ids, last)) = pending_page(&mut c, app, "group", &after, MEMBER_PAGE).await? else {
             return Ok(None);
         };
-        let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
         let mut desired: HashMap<String, Vec<String>> = HashMap::new();
         for (g, t) in st::member_targets(&mut c, app, &ids).await? {
             desired.entry(g).or_default().push(t);
@@ -1232,6 +1228,20 @@ impl Pages {
         }
         out
     }
+}
+
+/// A page of the links of one object type with pending references, after `after`: the links, their
+/// source ids and the last one (`None` when there are no more).
+async fn pending_page(
+    c: &mut sqlx::AnyConnection,
+    app: &str,
+    object_type: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Option<(Vec<Link>, Vec<String>, String)>, SyncError> {
+    let links = st::pending_refs(c, app, object_type, after, limit).await?;
+    let ids: Vec<String> = links.iter().map(|l| l.source_id.clone()).collect();
+    Ok(ids.last().cloned().map(|last| (links, ids, last)))
 }
 
 /// Awaits `f`; with the milliseconds since `t0` when it finished.

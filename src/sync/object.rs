@@ -207,7 +207,7 @@ struct Desired {
 impl Desired {
     /// Whether every reference's target is in `known` (false when there are none to send).
     fn refs_known(&self, known: &HashMap<String, String>) -> bool {
-        self.with_refs.is_some() && !self.refs.is_empty() && self.refs.values().flatten().all(|id| known.contains_key(id))
+        self.with_refs.is_some() && refs_known(&self.refs, known)
     }
 
     /// Puts the references into the create body, translated with `known`.
@@ -218,6 +218,11 @@ impl Desired {
             self.refs_sent = true;
         }
     }
+}
+
+/// Whether there are references and every one's target is in `known`.
+fn refs_known(refs: &BTreeMap<String, Vec<String>>, known: &HashMap<String, String>) -> bool {
+    !refs.is_empty() && refs.values().flatten().all(|id| known.contains_key(id))
 }
 
 /// The directory ids a reference value holds (one for a manager, several for members).
@@ -244,7 +249,7 @@ fn desired(
     let refs: BTreeMap<String, Vec<String>> = r.references().map(|(path, v)| (path.clone(), ref_ids(v))).collect();
     // References whose targets already exist go into the create itself; the others wait (for a later
     // create of the same page, or for the references pass), and the resolved object is kept for them.
-    let all_known = known.filter(|k| !refs.is_empty() && refs.values().flatten().all(|id| k.contains_key(id)));
+    let all_known = known.filter(|k| refs_known(&refs, k));
     let (body, refs_sent, with_refs) = match all_known {
         Some(k) => {
             r.map_references(&|id| k.get(id).cloned());
