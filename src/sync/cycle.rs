@@ -33,7 +33,7 @@ use std::sync::Arc;
 /// never lets another process take the job over from a live one.
 pub const LEASE_MS: i64 = 60_000;
 /// Objects per committed page.
-pub const PAGE: i64 = 500;
+pub const PAGE: i64 = 1000;
 /// Groups per committed page of the `members` phase (their memberships are read whole).
 pub const MEMBER_PAGE: i64 = 250;
 
