@@ -31,6 +31,7 @@ dual_backend! {
     report_of_deleted_manager_stays_editable => report_of_deleted_manager_stays_editable_sqlite, report_of_deleted_manager_stays_editable_postgres;
     keyset_pagination => keyset_pagination_sqlite, keyset_pagination_postgres;
     the_engine_scan_reads_users_whole => the_engine_scan_reads_users_whole_sqlite, the_engine_scan_reads_users_whole_postgres;
+    the_engine_reads_link_targets => the_engine_reads_link_targets_sqlite, the_engine_reads_link_targets_postgres;
     pagination_breaks_ties_by_id => pagination_breaks_ties_by_id_sqlite, pagination_breaks_ties_by_id_postgres;
     search_and_filters => search_and_filters_sqlite, search_and_filters_postgres;
     narrow_and_broad_searches_agree => narrow_and_broad_searches_agree_sqlite, narrow_and_broad_searches_agree_postgres;
@@ -466,6 +467,64 @@ async fn the_engine_scan_reads_users_whole(store: &Store) {
     assert_eq!(odd.extension_attributes.get("extension_costCenter").map(String::as_str), Some("CC \"7\""));
     assert!(!odd.account_enabled && odd.deleted_date_time.is_some());
     assert!(all.iter().any(|u| u.manager.as_ref().is_some_and(|m| m.display_name.is_some())), "managers come with their names");
+}
+
+/// The engine's reads of target ids (`active_target_ids` for managers, `member_targets` for group
+/// members; one JSON array per query on SQLite) return exactly the active, linked objects' targets.
+async fn the_engine_reads_link_targets(store: &Store) {
+    use provisio::apps::NewApp;
+    use provisio::model::{GroupDraft, GroupId};
+    use provisio::service::apps;
+    use provisio::store::{groups, new_uuid, sync as st};
+    use provisio::sync::diff::Exported;
+    demo::seed(store, &Actor::cli(), 12, DOMAIN).await.unwrap();
+    let app = apps::create_app(store, &admin(), NewApp { name: "Targets".into(), template: None }).await.unwrap().id.to_string();
+    let mut c = store.conn().await.unwrap();
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY id").fetch_all(&mut *c).await.unwrap();
+    // Users 0-5 active with a target, 6 disabled, 7 unlinked (escrow only), 8-11 not managed.
+    let link = |i: usize, state: &str, target: Option<String>| st::Link {
+        source_id: ids[i].clone(),
+        object_type: "user".into(),
+        target_id: target,
+        display_name: format!("user {i}"),
+        state: state.into(),
+        exported: Exported::default(),
+        export_hash: Exported::default().hash(),
+        refs_pending: false,
+        attempts: 0,
+        next_attempt_at: None,
+        last_error: None,
+        staged_action: None,
+    };
+    let mut links: Vec<st::Link> = (0..6).map(|i| link(i, "active", Some(format!("t-{i} \"q\" é")))).collect();
+    links.push(link(6, "disabled", Some("t-6".into())));
+    links.push(link(7, "unlinked", None));
+    st::put_links(&mut c, &app, &links, 1).await.unwrap();
+
+    let asked: Vec<String> = ids.iter().rev().cloned().chain(["no-such-id".to_string()]).collect();
+    let got = st::active_target_ids(&mut c, &app, &asked).await.unwrap();
+    let want: std::collections::HashMap<String, String> = (0..6).map(|i| (ids[i].clone(), format!("t-{i} \"q\" é"))).collect();
+    assert_eq!(got, want);
+
+    // Group a: users 0, 6, 8 (one active target); group b: users 1, 2, 7; group c: none managed.
+    let (a, b, cg) = (GroupId(new_uuid()), GroupId(new_uuid()), GroupId(new_uuid()));
+    for (g, members) in [(a, vec![0, 6, 8]), (b, vec![1, 2, 7]), (cg, vec![9, 10])] {
+        let d = GroupDraft { display_name: format!("g {g}"), description: None, mail_nickname: None, security_enabled: true };
+        groups::insert(&mut c, g, &d).await.unwrap();
+        for m in members {
+            groups::add_member(&mut c, g, &ids[m], MemberKind::User).await.unwrap();
+        }
+    }
+    let mut got = st::member_targets(&mut c, &app, &[a.to_string(), b.to_string(), cg.to_string()]).await.unwrap();
+    got.sort();
+    let mut want = vec![
+        (a.to_string(), "t-0 \"q\" é".to_string()),
+        (b.to_string(), "t-1 \"q\" é".to_string()),
+        (b.to_string(), "t-2 \"q\" é".to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    assert!(st::member_targets(&mut c, &app, &[]).await.unwrap().is_empty());
 }
 
 async fn keyset_pagination(store: &Store) {

@@ -149,6 +149,18 @@ impl Store {
         Ok(tx)
     }
 
+    /// Starts a transaction as [`Store::begin`] does, on a connection the caller keeps between
+    /// transactions. On SQLite a connection that committed last keeps its page cache (another
+    /// connection's commit empties it), so a long run of writes through one connection does not read
+    /// its B-tree pages back for every transaction.
+    pub async fn begin_on<'c>(&self, conn: &'c mut sqlx::pool::PoolConnection<sqlx::Any>) -> Result<Transaction<'c, sqlx::Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => Transaction::begin(&mut **conn, Some("BEGIN IMMEDIATE".into())).await?,
+            Backend::Postgres => Transaction::begin(&mut **conn, None).await?,
+        };
+        Ok(tx)
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;

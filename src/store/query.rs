@@ -95,6 +95,33 @@ pub(crate) fn positional(conn: &sqlx::AnyConnection, sql: String) -> String {
     anonymous(&sql)
 }
 
+/// The rows of `sql`, a SELECT of two text columns named `k` and `v` (`v` may be NULL) whose
+/// parameters appear once each in ascending order, with `args` bound in that order. On SQLite the rows
+/// come back as one JSON array (`json_group_array`): sqlx's SQLite driver hands every row from its
+/// worker thread to the caller through a channel and wakes the caller for each, which cost more than
+/// the lookups themselves for pages of thousands of rows.
+pub(crate) async fn text_pairs(conn: &mut sqlx::AnyConnection, sql: &str, args: &[&str]) -> super::Result<Vec<(String, Option<String>)>> {
+    use sqlx::Row;
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        let sql = format!("SELECT json_group_array(json_array(k, v)) FROM ({})", anonymous(sql));
+        let mut q = sqlx::query_scalar::<_, Option<String>>(&sql);
+        for a in args {
+            q = q.bind(a.to_string());
+        }
+        let text = q.fetch_one(&mut *conn).await?;
+        return serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| super::StoreError::Corrupt(format!("rows as JSON: {e}")));
+    }
+    let mut q = sqlx::query(sql);
+    for a in args {
+        q = q.bind(a.to_string());
+    }
+    let mut out = Vec::new();
+    for r in q.fetch_all(&mut *conn).await? {
+        out.push((r.try_get("k")?, r.try_get("v")?));
+    }
+    Ok(out)
+}
+
 fn anonymous(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();

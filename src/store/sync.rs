@@ -5,7 +5,7 @@
 //! the epoch it got with the lease (`WHERE epoch = $n`); a process that lost its lease (paused past the
 //! expiry, partitioned) finds its writes refused and stops.
 
-use super::query::{in_list, positional};
+use super::query::{in_list, positional, text_pairs};
 use super::{get_bool, ms_to_dt, Result, StoreError};
 use crate::model::Page;
 use crate::sync::diff::Exported;
@@ -340,9 +340,47 @@ fn values(conn: &AnyConnection, rows: usize, cols: usize) -> String {
     out
 }
 
+/// Links ready to write: each with what it exported as the JSON text stored ([`encode_links`]).
+#[derive(Debug, Default)]
+pub struct EncodedLinks(Vec<(Link, String)>);
+
+/// Encodes links for [`put_encoded_links`], so that a caller can do it ahead of, and beside, the
+/// transaction that writes them.
+pub fn encode_links(links: Vec<Link>) -> EncodedLinks {
+    EncodedLinks(
+        links
+            .into_iter()
+            .map(|l| {
+                let exported = serde_json::to_string(&l.exported).unwrap_or_default();
+                (l, exported)
+            })
+            .collect(),
+    )
+}
+
+impl EncodedLinks {
+    /// How many links.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Writes links (insert or replace), [`ROWS_BATCH`] rows per statement.
 pub async fn put_links(conn: &mut AnyConnection, app_id: &str, links: &[Link], now: i64) -> Result<()> {
-    for chunk in links.chunks(ROWS_BATCH) {
+    put_encoded_links(conn, app_id, encode_links(links.to_vec()), now).await
+}
+
+/// Writes encoded links (insert or replace), [`ROWS_BATCH`] rows per statement; their values move
+/// into the statements.
+pub async fn put_encoded_links(conn: &mut AnyConnection, app_id: &str, links: EncodedLinks, now: i64) -> Result<()> {
+    let mut rows = links.0.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<(Link, String)> = rows.by_ref().take(ROWS_BATCH).collect();
         let sql = format!(
             "INSERT INTO sync_objects (app_id, source_id, object_type, target_id, display_name, state, exported, export_hash, refs_pending, \
              attempts, next_attempt_at, last_error, staged_action, updated_at) VALUES {} \
@@ -353,21 +391,21 @@ pub async fn put_links(conn: &mut AnyConnection, app_id: &str, links: &[Link], n
             values(conn, chunk.len(), 14)
         );
         let mut q = sqlx::query(&sql);
-        for l in chunk {
+        for (l, exported) in chunk {
             q = q
                 .bind(app_id.to_string())
-                .bind(l.source_id.clone())
-                .bind(l.object_type.clone())
-                .bind(l.target_id.clone())
-                .bind(l.display_name.clone())
-                .bind(l.state.clone())
-                .bind(serde_json::to_string(&l.exported).unwrap_or_default())
-                .bind(l.export_hash.clone())
+                .bind(l.source_id)
+                .bind(l.object_type)
+                .bind(l.target_id)
+                .bind(l.display_name)
+                .bind(l.state)
+                .bind(exported)
+                .bind(l.export_hash)
                 .bind(l.refs_pending)
                 .bind(l.attempts)
                 .bind(l.next_attempt_at)
-                .bind(l.last_error.clone())
-                .bind(l.staged_action.clone())
+                .bind(l.last_error)
+                .bind(l.staged_action)
                 .bind(now);
         }
         q.execute(&mut *conn).await?;
@@ -494,17 +532,13 @@ pub async fn active_target_ids(conn: &mut AnyConnection, app_id: &str, source_id
     ids.dedup();
     for chunk in ids.chunks(500) {
         let sql = format!(
-            "SELECT source_id, target_id FROM sync_objects WHERE app_id = $1 AND source_id IN ({}) AND state = 'active'",
+            "SELECT source_id AS k, target_id AS v FROM sync_objects WHERE app_id = $1 AND source_id IN ({}) AND state = 'active'",
             in_list(chunk.len(), 2)
         );
-        let sql = positional(conn, sql);
-        let mut q = sqlx::query(&sql).bind(app_id.to_string());
-        for id in chunk {
-            q = q.bind((*id).clone());
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            if let Some(t) = r.try_get::<Option<String>, _>("target_id")? {
-                out.insert(r.try_get("source_id")?, t);
+        let args: Vec<&str> = std::iter::once(app_id).chain(chunk.iter().map(|id| id.as_str())).collect();
+        for (source, target) in text_pairs(conn, &sql, &args).await? {
+            if let Some(t) = target {
+                out.insert(source, t);
             }
         }
     }
@@ -519,20 +553,12 @@ pub async fn member_targets(conn: &mut AnyConnection, app_id: &str, group_ids: &
         let sql = format!(
             // A lookup per membership by the links' primary key (a join let SQLite's planner walk the
             // job's links instead).
-            "SELECT gm.group_id, (SELECT so.target_id FROM sync_objects so WHERE so.app_id = $1 AND so.source_id = gm.member_id \
-             AND so.state = 'active') AS target_id FROM group_members gm WHERE gm.group_id IN ({}) AND gm.member_kind = 'user'",
+            "SELECT gm.group_id AS k, (SELECT so.target_id FROM sync_objects so WHERE so.app_id = $1 AND so.source_id = gm.member_id \
+             AND so.state = 'active') AS v FROM group_members gm WHERE gm.group_id IN ({}) AND gm.member_kind = 'user'",
             in_list(chunk.len(), 2)
         );
-        let sql = positional(conn, sql);
-        let mut q = sqlx::query(&sql).bind(app_id.to_string());
-        for id in chunk {
-            q = q.bind(id.clone());
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            if let Some(t) = r.try_get::<Option<String>, _>("target_id")? {
-                out.push((r.try_get("group_id")?, t));
-            }
-        }
+        let args: Vec<&str> = std::iter::once(app_id).chain(chunk.iter().map(String::as_str)).collect();
+        out.extend(text_pairs(conn, &sql, &args).await?.into_iter().filter_map(|(g, t)| Some((g, t?))));
     }
     Ok(out)
 }
@@ -568,28 +594,66 @@ pub async fn mark_all_groups_pending(conn: &mut AnyConnection, app_id: &str) -> 
     Ok(())
 }
 
+/// Log entries ready to write: each with its detail as the JSON text stored ([`encode_logs`]).
+#[derive(Debug, Default)]
+pub struct EncodedLogs(Vec<(LogEntry, String)>);
+
+/// Encodes log entries for [`insert_encoded_logs`], so that a caller can do it ahead of, and beside,
+/// the transaction that writes them.
+pub fn encode_logs(entries: Vec<LogEntry>) -> EncodedLogs {
+    EncodedLogs(
+        entries
+            .into_iter()
+            .map(|e| {
+                let detail = serde_json::to_string(&e.detail).unwrap_or_default();
+                (e, detail)
+            })
+            .collect(),
+    )
+}
+
+impl EncodedLogs {
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Appends provisioning log entries, [`ROWS_BATCH`] rows per statement.
 pub async fn insert_logs(conn: &mut AnyConnection, entries: &[LogEntry]) -> Result<()> {
-    for chunk in entries.chunks(ROWS_BATCH) {
+    insert_encoded_logs(conn, encode_logs(entries.to_vec())).await
+}
+
+/// Appends encoded log entries, [`ROWS_BATCH`] rows per statement; their values move into the
+/// statements.
+pub async fn insert_encoded_logs(conn: &mut AnyConnection, entries: EncodedLogs) -> Result<()> {
+    let mut rows = entries.0.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<(LogEntry, String)> = rows.by_ref().take(ROWS_BATCH).collect();
         let sql = format!(
             "INSERT INTO provisioning_logs (id, app_id, cycle_id, at, source_id, object_type, display_name, target_id, action, status, error_code, detail) VALUES {}",
             values(conn, chunk.len(), 12)
         );
         let mut q = sqlx::query(&sql);
-        for e in chunk {
+        for (e, detail) in chunk {
             q = q
-                .bind(e.id.clone())
-                .bind(e.app_id.clone())
-                .bind(e.cycle_id.clone())
+                .bind(e.id)
+                .bind(e.app_id)
+                .bind(e.cycle_id)
                 .bind(e.at.timestamp_millis())
-                .bind(e.source_id.clone())
-                .bind(e.object_type.clone())
-                .bind(e.display_name.clone())
-                .bind(e.target_id.clone())
+                .bind(e.source_id)
+                .bind(e.object_type)
+                .bind(e.display_name)
+                .bind(e.target_id)
                 .bind(e.action.as_str())
                 .bind(e.status.as_str())
-                .bind(e.error_code.clone())
-                .bind(serde_json::to_string(&e.detail).unwrap_or_default());
+                .bind(e.error_code)
+                .bind(detail);
         }
         q.execute(&mut *conn).await?;
     }

@@ -88,7 +88,7 @@ pub async fn run(
         st::get_job(&mut c, &app).await?.ok_or(SyncError::Fenced)?
     };
     let heartbeat = tokio::spawn(heartbeat(store.clone(), app.clone(), epoch, setup.lease_ms));
-    let mut r = Runner { recent: HashMap::new(), store: store.clone(), setup, connector, epoch, job, counts: Counts::default(), force };
+    let mut r = Runner { recent: Default::default(), store: store.clone(), setup, connector, epoch, job, counts: Counts::default(), force };
     let out = r.run(force).await;
     heartbeat.abort();
     if let Ok(mut c) = store.conn().await {
@@ -120,8 +120,9 @@ async fn heartbeat(store: Store, app: String, epoch: i64, lease_ms: i64) {
 }
 
 struct Runner {
-    /// Target ids of the users the previous page linked (its write may not be committed yet).
-    recent: HashMap<String, String>,
+    /// Target ids of the users the last pages linked, newest last: their writes may not be committed
+    /// yet (up to [`WRITES_AHEAD`] pages behind the one being written).
+    recent: std::collections::VecDeque<HashMap<String, String>>,
     store: Store,
     setup: Arc<JobSetup>,
     connector: Arc<dyn Connector>,
@@ -367,12 +368,15 @@ impl Runner {
             membership: Vec::new(),
             fatal: None,
         };
-        self.recent.clear();
+        if self.recent.len() > WRITES_AHEAD + 1 {
+            self.recent.pop_front();
+        }
+        let mut recent = HashMap::new();
         for r in results {
             self.counts.add(&r.counts);
             if let Some(l) = r.link.as_ref().filter(|l| l.object_type == "user" && l.linked() && l.state == "active") {
                 if let Some(t) = &l.target_id {
-                    self.recent.insert(l.source_id.clone(), t.clone());
+                    recent.insert(l.source_id.clone(), t.clone());
                 }
             }
             if let Some(l) = r.link {
@@ -393,6 +397,7 @@ impl Runner {
                 w.fatal = r.fatal;
             }
         }
+        self.recent.push_back(recent);
         self.job.progress.processed += processed;
         self.job.progress.counts = self.counts;
         w.job = self.job.clone();
@@ -490,7 +495,8 @@ impl Runner {
 
     /// [`Pages::front`] with the previous page's links.
     async fn front(&self, object: ObjectType, items: Vec<(SourceObject, Option<Link>, bool)>) -> Front {
-        self.pages().front(object, items, self.recent.clone()).await
+        let recent = self.recent.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
+        self.pages().front(object, items, recent).await
     }
 
     /// [`Pages::back`].
@@ -535,28 +541,39 @@ impl Runner {
             }
             ScopeIndex::build(&mut c, &app, self.setup.settings.scope).await?
         };
-        // Results folded into the job, not written yet.
+        // Results folded into the job, not queued for writing yet.
         let mut pending: Option<PageWrite> = None;
+        // Page writes in flight, oldest first. A write may run on while the next page is sent (users
+        // and groups scans): the write stage is the slowest, and this keeps a slow write (a WAL
+        // checkpoint) from holding up the pages behind it. The managers scan waits for each write
+        // within its page, so that managers of managers find their targets committed.
+        let mut writes = Writes::new(&self.store).await;
+        let ahead = if managers { 0 } else { WRITES_AHEAD };
         // A page matched and prepared whose creates are not sent yet, with its object count and last id.
         let mut sending: Option<(Front, u64, Option<String>)> = None;
         let mut after = self.job.cursor.clone().unwrap_or_default();
         let mut exhausted = false;
         loop {
             if exhausted && sending.is_none() {
-                return match pending.take() {
-                    Some(w) => self.write_checked(w).await,
+                if let Some(w) = pending.take() {
+                    writes.push(&self.store, w);
+                }
+                return match writes.drain().await? {
+                    Some(written) => self.after_write(written).await,
                     None => Ok(None),
                 };
             }
             let t0 = std::time::Instant::now();
-            let write = self.write_previous(pending.take());
+            if let Some(w) = pending.take() {
+                writes.push(&self.store, w);
+            }
             let this = &*self;
             let (index, after_ref) = (&index, after.as_str());
             // The three stages run as tasks of their own, so that their CPU work (mapping and
             // preparing the next page; encoding the creates and reading their answers; encoding the
             // page write) spreads over the runtime's worker threads instead of taking turns on one.
             let pages = self.pages();
-            let recent = self.recent.clone();
+            let recent: HashMap<String, String> = self.recent.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
             let read = async move {
                 if exhausted {
                     return Ok::<_, SyncError>(None);
@@ -574,7 +591,7 @@ impl Runner {
                     None => None,
                 }
             };
-            let (next, mut done, written) = tokio::join!(read, send, write);
+            let (next, mut done, written) = tokio::join!(read, send, writes.settle(ahead));
             let written = written?;
             sending = None;
             match next? {
@@ -593,6 +610,7 @@ impl Runner {
             let stop = self.stops(written);
             let Some((results, n, last)) = done else {
                 if let Some(written) = stop {
+                    writes.drain().await?;
                     return self.after_write(written).await;
                 }
                 continue;
@@ -608,6 +626,7 @@ impl Runner {
             if let Some(written) = stop {
                 // Stopping (pause): the pages sent are written first, then the stop. The page prepared
                 // meanwhile gets its creates too, so that it stops at an object boundary.
+                writes.drain().await?;
                 let fatal = w.fatal.is_some();
                 write_page(&self.store, w).await?;
                 if let Some((f, n, last)) = sending.take().filter(|_| !fatal) {
@@ -619,7 +638,8 @@ impl Runner {
             }
             if w.fatal.is_some() {
                 // A failure that stops the job: the page prepared meanwhile is dropped unsent (the
-                // next run processes it again, as after a crash).
+                // next run processes it again, as after a crash). The pages before are written first.
+                writes.drain().await?;
                 return self.write_checked(w).await;
             }
             pending = Some(w);
@@ -1300,22 +1320,118 @@ struct Written {
     fatal: Option<crate::connector::ConnectorError>,
 }
 
+/// How many page writes a scan may leave running behind the page being sent (see [`Writes`]).
+const WRITES_AHEAD: usize = 1;
+
+/// A scan's page writes in flight, each a task of its own that commits after the one before it, so
+/// that pages are written in order; oldest first.
+#[derive(Default)]
+struct Writes {
+    queue: std::collections::VecDeque<tokio::task::JoinHandle<Result<Written, SyncError>>>,
+    /// Fires when the newest write has committed (dropped unsent when it failed).
+    last: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// The connection every write of the scan goes through (see [`Store::begin_on`]).
+    conn: Option<Arc<tokio::sync::Mutex<sqlx::pool::PoolConnection<sqlx::Any>>>>,
+}
+
+impl Writes {
+    /// A scan's writes, through one connection of `store` when one is free.
+    async fn new(store: &Store) -> Writes {
+        let conn = store.conn().await.ok().map(|c| Arc::new(tokio::sync::Mutex::new(c)));
+        Writes { conn, ..Default::default() }
+    }
+
+    /// Starts writing `w` once the writes before it have committed.
+    fn push(&mut self, store: &Store, w: PageWrite) {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let before = self.last.replace(committed);
+        let writer = store.clone();
+        let conn = self.conn.clone();
+        self.queue.push_back(tokio::spawn(async move {
+            // Encoded while the write before commits.
+            let e = w.encode();
+            if let Some(before) = before {
+                before.await.map_err(|_| SyncError::Invalid("not written: the page write before it failed".into()))?;
+            }
+            let written = match conn {
+                Some(c) => write_encoded(&writer, Some(&mut *c.lock().await), e).await?,
+                None => write_encoded(&writer, None, e).await?,
+            };
+            let _ = done.send(());
+            Ok(written)
+        }));
+    }
+
+    /// Waits for the oldest writes until at most `ahead` are left: the first of them that found status
+    /// Off, or else the last one waited for.
+    async fn settle(&mut self, ahead: usize) -> Result<Option<Written>, SyncError> {
+        let mut out: Option<Written> = None;
+        while self.queue.len() > ahead {
+            let h = self.queue.pop_front().expect("queue longer than ahead");
+            let written = joined(h).await?;
+            // Queued pages carry no failure that stops the job (those are written at once), so the
+            // first one that found status Off is kept.
+            if out.as_ref().is_none_or(|o| o.enabled) {
+                out = Some(written);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Waits for every write; see [`Writes::settle`].
+    async fn drain(&mut self) -> Result<Option<Written>, SyncError> {
+        self.settle(0).await
+    }
+}
+
+/// A page write with its rows encoded ([`PageWrite::encode`]).
+struct EncodedWrite {
+    /// The page write, its links and log entries taken out.
+    w: PageWrite,
+    put: st::EncodedLinks,
+    logs: st::EncodedLogs,
+}
+
+impl PageWrite {
+    /// Encodes the links' exports and the log details as the JSON text stored: CPU work that a
+    /// queued write does while the write before it commits.
+    fn encode(mut self) -> EncodedWrite {
+        let put = st::encode_links(std::mem::take(&mut self.put));
+        let logs = st::encode_logs(std::mem::take(&mut self.logs));
+        EncodedWrite { w: self, put, logs }
+    }
+}
+
 /// Writes a page in one transaction, fenced by the job's epoch.
 async fn write_page(store: &Store, w: PageWrite) -> Result<Written, SyncError> {
+    write_encoded(store, None, w.encode()).await
+}
+
+/// [`write_page`] once encoded, through `conn` when given (else a connection of the pool).
+async fn write_encoded(
+    store: &Store,
+    conn: Option<&mut sqlx::pool::PoolConnection<sqlx::Any>>,
+    e: EncodedWrite,
+) -> Result<Written, SyncError> {
+    let EncodedWrite { w, put, logs } = e;
+    let (links, entries) = (put.len(), logs.len());
     let started = std::time::Instant::now();
     let enabled = {
         let mut c = store.conn().await?;
         st::get_job(&mut c, &w.app).await?.map(|j| j.enabled).unwrap_or(false)
     };
-    let mut tx = store.begin().await?;
+    let mut tx = match conn {
+        Some(c) => store.begin_on(c).await?,
+        None => store.begin().await?,
+    };
     if !st::save_job(&mut tx, &w.job, w.epoch, now_ms() + w.lease_ms).await? {
         return Err(SyncError::Fenced);
     }
     let t_links = std::time::Instant::now();
-    st::put_links(&mut tx, &w.app, &w.put, now_ms()).await?;
+    st::put_encoded_links(&mut tx, &w.app, put, now_ms()).await?;
     st::delete_links(&mut tx, &w.app, &w.unlink).await?;
     let links_ms = t_links.elapsed().as_millis() as u64;
-    st::insert_logs(&mut tx, &w.logs).await?;
+    st::insert_encoded_logs(&mut tx, logs).await?;
     let logs_ms = t_links.elapsed().as_millis() as u64 - links_ms;
     if !w.membership.is_empty() && w.sync_members {
         let containing: Vec<String> =
@@ -1329,8 +1445,8 @@ async fn write_page(store: &Store, w: PageWrite) -> Result<Written, SyncError> {
         links_ms,
         logs_ms,
         commit_ms = t_commit.elapsed().as_millis() as u64,
-        links = w.put.len(),
-        logs = w.logs.len(),
+        links,
+        logs = entries,
         "page written"
     );
     Ok(Written { enabled, fatal: w.fatal })
