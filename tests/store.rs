@@ -32,6 +32,7 @@ dual_backend! {
     keyset_pagination => keyset_pagination_sqlite, keyset_pagination_postgres;
     the_engine_scan_reads_users_whole => the_engine_scan_reads_users_whole_sqlite, the_engine_scan_reads_users_whole_postgres;
     the_engine_reads_link_targets => the_engine_reads_link_targets_sqlite, the_engine_reads_link_targets_postgres;
+    kept_writers_are_bounded => kept_writers_are_bounded_sqlite, kept_writers_are_bounded_postgres;
     pagination_breaks_ties_by_id => pagination_breaks_ties_by_id_sqlite, pagination_breaks_ties_by_id_postgres;
     search_and_filters => search_and_filters_sqlite, search_and_filters_postgres;
     narrow_and_broad_searches_agree => narrow_and_broad_searches_agree_sqlite, narrow_and_broad_searches_agree_postgres;
@@ -525,6 +526,23 @@ async fn the_engine_reads_link_targets(store: &Store) {
     want.sort();
     assert_eq!(got, want);
     assert!(st::member_targets(&mut c, &app, &[]).await.unwrap().is_empty());
+}
+
+/// The store lends at most two connections to long runs of writes (a scan's page writes), so that
+/// many jobs scanning at once cannot take the whole pool; a transaction on a kept connection commits,
+/// and a dropped one goes back.
+async fn kept_writers_are_bounded(store: &Store) {
+    let mut a = store.writer().await.expect("a first writer");
+    let b = store.writer().await.expect("a second writer");
+    assert!(store.writer().await.is_none(), "a third is refused while two are kept");
+    let mut tx = store.begin_on(&mut a.conn).await.unwrap();
+    changes::append(&mut tx, "user", "kept-writer", ChangeOp::Create, json!({})).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM changes WHERE object_id = 'kept-writer'").fetch_one(&mut *c).await.unwrap();
+    assert_eq!(n, 1, "the kept connection's transaction committed");
+    drop(b);
+    assert!(store.writer().await.is_some(), "a dropped writer goes back");
 }
 
 async fn keyset_pagination(store: &Store) {

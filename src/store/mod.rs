@@ -23,6 +23,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A store error. Conflicts and missing rows are separate so the service layer can map them.
@@ -67,6 +68,21 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Leave to keep a connection of the pool for a long run of writes ([`Store::writer`]).
+    writers: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many connections long runs of writes may keep out of the pool at once: the rest stay free for
+/// the reads those runs make and for everything else.
+const KEPT_WRITERS: usize = 2;
+
+/// A pool connection kept by one long run of writes ([`Store::writer`]); back to the pool when
+/// dropped.
+#[derive(Debug)]
+pub struct Writer {
+    /// The connection, for [`Store::begin_on`].
+    pub conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    _leave: tokio::sync::OwnedSemaphorePermit,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -109,7 +125,7 @@ impl Store {
             })
             .connect_with(opts)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store { pool, backend, writers: Arc::new(tokio::sync::Semaphore::new(KEPT_WRITERS)) };
         store.migrate().await?;
         Ok(store)
     }
@@ -147,6 +163,14 @@ impl Store {
             Backend::Postgres => Transaction::begin(conn, None).await?,
         };
         Ok(tx)
+    }
+
+    /// A connection to keep for a long run of writes, unless [`KEPT_WRITERS`] are kept already (then
+    /// the caller writes through the pool as usual).
+    pub async fn writer(&self) -> Option<Writer> {
+        let leave = self.writers.clone().try_acquire_owned().ok()?;
+        let conn = self.pool.acquire().await.ok()?;
+        Some(Writer { conn, _leave: leave })
     }
 
     /// Starts a transaction as [`Store::begin`] does, on a connection the caller keeps between

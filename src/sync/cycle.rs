@@ -1330,14 +1330,15 @@ struct Writes {
     queue: std::collections::VecDeque<tokio::task::JoinHandle<Result<Written, SyncError>>>,
     /// Fires when the newest write has committed (dropped unsent when it failed).
     last: Option<tokio::sync::oneshot::Receiver<()>>,
-    /// The connection every write of the scan goes through (see [`Store::begin_on`]).
-    conn: Option<Arc<tokio::sync::Mutex<sqlx::pool::PoolConnection<sqlx::Any>>>>,
+    /// The connection every write of the scan goes through, when the store lends one (see
+    /// [`Store::writer`]).
+    conn: Option<Arc<tokio::sync::Mutex<crate::store::Writer>>>,
 }
 
 impl Writes {
-    /// A scan's writes, through one connection of `store` when one is free.
+    /// A scan's writes, through one connection of `store` when it lends one.
     async fn new(store: &Store) -> Writes {
-        let conn = store.conn().await.ok().map(|c| Arc::new(tokio::sync::Mutex::new(c)));
+        let conn = store.writer().await.map(|c| Arc::new(tokio::sync::Mutex::new(c)));
         Writes { conn, ..Default::default() }
     }
 
@@ -1354,7 +1355,7 @@ impl Writes {
                 before.await.map_err(|_| SyncError::Invalid("not written: the page write before it failed".into()))?;
             }
             let written = match conn {
-                Some(c) => write_encoded(&writer, Some(&mut *c.lock().await), e).await?,
+                Some(c) => write_encoded(&writer, Some(&mut c.lock().await.conn), e).await?,
                 None => write_encoded(&writer, None, e).await?,
             };
             let _ = done.send(());
