@@ -201,21 +201,18 @@ impl Bench {
             sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(LENGTH(detail)), 0) FROM provisioning_logs").fetch_one(&mut *c).await.unwrap();
         println!("log details: {n} entries, {} bytes each", bytes / n.max(1));
         if std::env::var("BENCH_SAMPLE").is_ok() {
-            let rows: Vec<(String, String)> =
-                sqlx::query_as("SELECT action, detail FROM provisioning_logs WHERE object_type = 'user' LIMIT 3")
-                    .fetch_all(&mut *c)
-                    .await
-                    .unwrap();
-            for r in rows {
-                println!("{}: {}", r.0, r.1);
-            }
-            let rows: Vec<(String, String)> =
-                sqlx::query_as("SELECT action, detail FROM provisioning_logs WHERE object_type = 'group' LIMIT 2")
-                    .fetch_all(&mut *c)
-                    .await
-                    .unwrap();
-            for r in rows {
-                println!("{}: {}", r.0, r.1);
+            // A few entries of each object type, as stored.
+            for (object_type, n) in [("user", 3_i64), ("group", 2)] {
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as("SELECT action, detail FROM provisioning_logs WHERE object_type = $1 LIMIT $2")
+                        .bind(object_type)
+                        .bind(n)
+                        .fetch_all(&mut *c)
+                        .await
+                        .unwrap();
+                for (action, detail) in rows {
+                    println!("{object_type} {action}: {detail}");
+                }
             }
         }
     }
