@@ -108,8 +108,7 @@ pub(crate) async fn text_pairs(conn: &mut sqlx::AnyConnection, sql: &str, args: 
         for a in args {
             q = q.bind(a.to_string());
         }
-        let text = q.fetch_one(&mut *conn).await?;
-        return serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| super::StoreError::Corrupt(format!("rows as JSON: {e}")));
+        return json_rows(q.fetch_one(&mut *conn).await?.as_deref(), "rows");
     }
     let mut q = sqlx::query(sql);
     for a in args {
@@ -120,6 +119,12 @@ pub(crate) async fn text_pairs(conn: &mut sqlx::AnyConnection, sql: &str, args: 
         out.push((r.try_get("k")?, r.try_get("v")?));
     }
     Ok(out)
+}
+
+/// The rows of a `json_group_array` read on SQLite (its text; `None`, as SQL NULL, when there are
+/// none), or a `Corrupt` error naming `what`.
+pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(text: Option<&str>, what: &str) -> super::Result<Vec<T>> {
+    serde_json::from_str(text.unwrap_or("[]")).map_err(|e| super::StoreError::Corrupt(format!("{what} as JSON: {e}")))
 }
 
 fn anonymous(sql: &str) -> String {

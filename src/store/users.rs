@@ -404,8 +404,7 @@ pub async fn by_id_after(conn: &mut AnyConnection, after: &str, limit: i64) -> R
     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
         let sql = format!("SELECT json_group_array(json(j)) FROM (SELECT {JSON_COLS} AS j{FROM}WHERE u.id > $1 ORDER BY u.id LIMIT $2)");
         let text: Option<String> = sqlx::query_scalar(&sql).bind(after.to_string()).bind(limit).fetch_one(&mut *conn).await?;
-        let mut rows: Vec<JsonUser> =
-            serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| StoreError::Corrupt(format!("users page: {e}")))?;
+        let mut rows: Vec<JsonUser> = super::query::json_rows(text.as_deref(), "users page")?;
         // The aggregate's order is the subquery's in practice, not by contract.
         rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         return rows.into_iter().map(JsonUser::into_user).collect();

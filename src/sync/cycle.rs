@@ -493,10 +493,14 @@ impl Runner {
         }
     }
 
-    /// [`Pages::front`] with the previous page's links.
+    /// The target ids of the users linked by the pages whose writes may not be committed yet.
+    fn recent_targets(&self) -> HashMap<String, String> {
+        self.recent.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// [`Pages::front`] with the links of the pages not committed yet.
     async fn front(&self, object: ObjectType, items: Vec<(SourceObject, Option<Link>, bool)>) -> Front {
-        let recent = self.recent.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
-        self.pages().front(object, items, recent).await
+        self.pages().front(object, items, self.recent_targets()).await
     }
 
     /// [`Pages::back`].
@@ -573,7 +577,7 @@ impl Runner {
             // preparing the next page; encoding the creates and reading their answers; encoding the
             // page write) spreads over the runtime's worker threads instead of taking turns on one.
             let pages = self.pages();
-            let recent: HashMap<String, String> = self.recent.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let recent = self.recent_targets();
             let read = async move {
                 if exhausted {
                     return Ok::<_, SyncError>(None);
@@ -1324,41 +1328,34 @@ struct Written {
 const WRITES_AHEAD: usize = 1;
 
 /// A scan's page writes in flight, each a task of its own that commits after the one before it, so
-/// that pages are written in order; oldest first.
-#[derive(Default)]
+/// that pages are written in order; oldest first. The kept connection ([`Store::writer`], when the
+/// store lends one) goes from each write to the next with the word that the write committed.
 struct Writes {
     queue: std::collections::VecDeque<tokio::task::JoinHandle<Result<Written, SyncError>>>,
-    /// Fires when the newest write has committed (dropped unsent when it failed).
-    last: Option<tokio::sync::oneshot::Receiver<()>>,
-    /// The connection every write of the scan goes through, when the store lends one (see
-    /// [`Store::writer`]).
-    conn: Option<Arc<tokio::sync::Mutex<crate::store::Writer>>>,
+    /// Answers when the newest write has committed, with the kept connection; closed unanswered when
+    /// it failed.
+    last: tokio::sync::oneshot::Receiver<Option<crate::store::Writer>>,
 }
 
 impl Writes {
     /// A scan's writes, through one connection of `store` when it lends one.
     async fn new(store: &Store) -> Writes {
-        let conn = store.writer().await.map(|c| Arc::new(tokio::sync::Mutex::new(c)));
-        Writes { conn, ..Default::default() }
+        let (ready, last) = tokio::sync::oneshot::channel();
+        let _ = ready.send(store.writer().await);
+        Writes { queue: Default::default(), last }
     }
 
     /// Starts writing `w` once the writes before it have committed.
     fn push(&mut self, store: &Store, w: PageWrite) {
         let (done, committed) = tokio::sync::oneshot::channel();
-        let before = self.last.replace(committed);
-        let writer = store.clone();
-        let conn = self.conn.clone();
+        let before = std::mem::replace(&mut self.last, committed);
+        let store = store.clone();
         self.queue.push_back(tokio::spawn(async move {
             // Encoded while the write before commits.
             let e = w.encode();
-            if let Some(before) = before {
-                before.await.map_err(|_| SyncError::Invalid("not written: the page write before it failed".into()))?;
-            }
-            let written = match conn {
-                Some(c) => write_encoded(&writer, Some(&mut c.lock().await.conn), e).await?,
-                None => write_encoded(&writer, None, e).await?,
-            };
-            let _ = done.send(());
+            let mut kept = before.await.map_err(|_| SyncError::Invalid("not written: the page write before it failed".into()))?;
+            let written = write_encoded(&store, kept.as_mut().map(|k| &mut k.conn), e).await?;
+            let _ = done.send(kept);
             Ok(written)
         }));
     }
